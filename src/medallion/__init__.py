@@ -1,0 +1,94 @@
+"""medallion: reusable bronze → silver → gold builders for Databricks declarative pipelines.
+
+Declare tables from typed specs; run them on Databricks, or locally on Spark + Delta Lake with the
+same semantics. Importing medallion never imports pyspark.
+
+Example:
+    >>> import medallion
+    >>> from medallion import Rule, agg
+    >>> with medallion.Pipeline("orders") as pipeline:
+    ...     _ = medallion.bronze_autoloader(name="bronze_orders", path="/data/orders")
+    ...     _ = medallion.silver_with_rules(
+    ...         name="silver_orders", source="bronze_orders",
+    ...         rules=[Rule(name="valid_id", condition="order_id IS NOT NULL", action="drop")])
+    >>> [d.name for d in pipeline.graph().order]
+    ['bronze_orders', 'silver_orders']
+"""
+
+from __future__ import annotations
+
+from medallion import agg
+from medallion.context import ReadContext, read, read_stream
+from medallion.declare import (
+    bronze_autoloader,
+    bronze_batch,
+    gold_aggregate,
+    silver_with_rules,
+    table,
+)
+from medallion.errors import (
+    BackendError,
+    ExpectationFailed,
+    GraphError,
+    MedallionError,
+    MissingDependencyError,
+    NoActivePipelineError,
+    PipelineRunError,
+    SpecError,
+    TableRunError,
+)
+from medallion.pipeline import Declaration, Pipeline, active_pipeline, config, current_pipeline
+from medallion.specs import (
+    Aggregation,
+    BronzeSpec,
+    GoldSpec,
+    GroupKey,
+    Join,
+    QuerySpec,
+    Rule,
+    SilverSpec,
+    TableSpec,
+)
+from medallion.specs.rules import expect, expect_or_drop, expect_or_fail, rules_from
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Aggregation",
+    "BackendError",
+    "BronzeSpec",
+    "Declaration",
+    "ExpectationFailed",
+    "GoldSpec",
+    "GraphError",
+    "GroupKey",
+    "Join",
+    "MedallionError",
+    "MissingDependencyError",
+    "NoActivePipelineError",
+    "Pipeline",
+    "PipelineRunError",
+    "QuerySpec",
+    "ReadContext",
+    "Rule",
+    "SilverSpec",
+    "SpecError",
+    "TableRunError",
+    "TableSpec",
+    "__version__",
+    "active_pipeline",
+    "agg",
+    "bronze_autoloader",
+    "bronze_batch",
+    "config",
+    "current_pipeline",
+    "expect",
+    "expect_or_drop",
+    "expect_or_fail",
+    "gold_aggregate",
+    "read",
+    "read_stream",
+    "rules_from",
+    "silver_with_rules",
+    "table",
+]

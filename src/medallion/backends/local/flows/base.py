@@ -1,0 +1,122 @@
+"""What every local flow shares: timing, result bookkeeping, materialized-view freshness."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from medallion.backends.local.context import RunContext, TableReader
+from medallion.backends.local.delta import Target
+from medallion.backends.local.result import TableResult
+from medallion.graph import is_external
+from medallion.pipeline import Declaration
+
+if TYPE_CHECKING:
+    from medallion.specs.base import TableSpec
+
+_MEDALLION_STATE_VERSION = 1
+
+
+class Flow:
+    """Runs one declaration on the local runner."""
+
+    spec_type: ClassVar[type[TableSpec]]
+
+    def __init__(self, run: RunContext, decl: Declaration) -> None:
+        self.run = run
+        self.decl = decl
+        self.reader: TableReader = run.for_table(decl)
+        self.result = TableResult(name=decl.name, layer=decl.spec.layer)
+
+    @property
+    def spec(self) -> Any:
+        """The declaration's spec (typed by each subclass)."""
+        return self.decl.spec
+
+    @property
+    def target(self) -> Target:
+        """Where the table's rows go."""
+        return Target.of(self.decl.spec, self.run.schema, self.run.path(self.decl.name))
+
+    @property
+    def query_name(self) -> str:
+        """Streaming query name (unique among the pipeline's flows)."""
+        return f"medallion_{self.run.schema}_{self.decl.name}"
+
+    @property
+    def checkpoint(self) -> Path:
+        """The streaming checkpoint folder of this flow."""
+        return self.run.warehouse.checkpoint(self.run.schema, self.decl.name)
+
+    def txn_app_id(self, table: str) -> str:
+        """Idempotent-write application id for one output table of this flow.
+
+        It includes an id minted with the checkpoint: a new checkpoint (full refresh) restarts
+        batch ids at 0, and Delta would otherwise skip those batches as already written.
+        """
+        id_file = self.checkpoint / "medallion-flow-id"
+        if not id_file.exists():
+            id_file.parent.mkdir(parents=True, exist_ok=True)
+            id_file.write_text(uuid.uuid4().hex)
+        return f"medallion:{self.run.schema}.{table}:{id_file.read_text().strip()}"
+
+    def execute(self) -> TableResult:
+        """Run the flow, timing it; the subclass's :meth:`process` does the work."""
+        start = time.perf_counter()
+        try:
+            self.process()
+        finally:
+            self.result.seconds = time.perf_counter() - start
+        return self.result
+
+    def process(self) -> None:  # pragma: no cover - abstract
+        """Do the flow's work, filling ``self.result``."""
+        raise NotImplementedError
+
+    # -- materialized views: skip a recompute when nothing they read has changed -----------------
+    def fingerprint(self, extra: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """What the view's rows depend on; None when that cannot be known (always recompute)."""
+        inputs: dict[str, Any] = {}
+        for name in self.spec.inputs():
+            if is_external(name):
+                return None
+            inputs[name] = self.run.warehouse.version(self.run.schema, name)
+        spec_json = self.spec.model_dump_json(by_alias=True)
+        return {
+            "state_version": _MEDALLION_STATE_VERSION,
+            "spec": hashlib.sha256(spec_json.encode()).hexdigest(),
+            "inputs": inputs,
+            **(extra or {}),
+        }
+
+    def outputs_versions(self) -> dict[str, int | None]:
+        """Current Delta version of every table this flow writes."""
+        return {
+            name: self.run.warehouse.version(self.run.schema, name) for name in self.spec.outputs()
+        }
+
+    def up_to_date(self, fingerprint: dict[str, Any] | None) -> bool:
+        """True when the view was computed from exactly these inputs and is untouched since."""
+        if fingerprint is None:
+            return False
+        state = self.run.warehouse.read_state(self.run.schema, self.decl.name)
+        if state is None:
+            return False
+        same_inputs = json.dumps(state.get("fingerprint"), sort_keys=True) == json.dumps(
+            fingerprint, sort_keys=True
+        )
+        return same_inputs and state.get("outputs") == self.outputs_versions()
+
+    def remember(self, fingerprint: dict[str, Any] | None) -> None:
+        """Record what the view was computed from (after a successful write)."""
+        if fingerprint is None:
+            return
+        self.run.warehouse.write_state(
+            self.run.schema,
+            self.decl.name,
+            {"fingerprint": fingerprint, "outputs": self.outputs_versions()},
+        )

@@ -1,0 +1,103 @@
+"""The escape hatch on the local runner: the user's query function, with the rules machinery."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from medallion.backends.local import delta
+from medallion.backends.local.delta import Target
+from medallion.backends.local.flows.base import Flow
+from medallion.backends.local.quality import Evaluated, evaluate
+from medallion.backends.local.streaming import run_available_now
+from medallion.context import call_query
+from medallion.core.rules import RuleSet
+from medallion.errors import TableRunError
+from medallion.specs.query import QuerySpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+class QueryFlow(Flow):
+    """Runs a :class:`QuerySpec`: call the function, apply the rules, write."""
+
+    spec_type = QuerySpec
+    spec: QuerySpec
+
+    @property
+    def rules(self) -> RuleSet:
+        """The table's rules."""
+        return RuleSet(self.decl.name, self.spec.rules)
+
+    @property
+    def quarantine_target(self) -> Target | None:
+        """The quarantine table, when the spec has one."""
+        if self.spec.quarantine is None:
+            return None
+        return self.run.target(
+            self.spec.quarantine,
+            comment=f"Rows of {self.decl.name} that failed a drop rule, with the rules they failed",
+        )
+
+    def _dataframe(self) -> DataFrame:
+        from pyspark.sql import DataFrame
+
+        df = call_query(self.spec.query, self.reader)
+        if not isinstance(df, DataFrame):
+            raise TableRunError(
+                self.decl.name,
+                f"its query function returned {type(df).__name__}, not a DataFrame; a query "
+                "function must return the DataFrame that defines the table",
+            )
+        if df.isStreaming != self.spec.incremental:
+            wanted = "a streaming" if self.spec.incremental else "a batch"
+            fix = ("use ctx.read_stream(...)" if self.spec.incremental
+                   else "use ctx.read(...) or declare it with incremental=True")
+            raise TableRunError(
+                self.decl.name, f"it is declared as {wanted} table but its query function "
+                f"returned a {'streaming' if df.isStreaming else 'batch'} DataFrame; {fix}",
+            )
+        return df
+
+    def _write(self, evaluated: Evaluated, mode: str, batch_id: int | None) -> None:
+        target = self.target
+        quarantine = self.quarantine_target
+        kept = self.rules.kept(evaluated.annotated)
+        before = target.version()
+        if mode == "append":
+            delta.append(kept, target, txn=(self.txn_app_id(target.name), batch_id or 0))
+        else:
+            delta.overwrite(kept, target)
+        self.result.rows_written += delta.rows_written(target, before)
+        evaluated.record(self.result)
+        if quarantine is not None:
+            q_before = quarantine.version()
+            rows = self.rules.quarantined(evaluated.annotated)
+            if mode == "append":
+                delta.append(rows, quarantine, txn=(self.txn_app_id(quarantine.name),
+                                                    batch_id or 0))
+            else:
+                delta.overwrite(rows, quarantine)
+            self.result.rows_quarantined += delta.rows_written(quarantine, q_before)
+
+    def process(self) -> None:
+        """Evaluate the query function and write its rows (per micro-batch when streaming)."""
+        two = self.spec.quarantine is not None
+        df = self._dataframe()
+        if not self.spec.incremental:
+            evaluated = evaluate(df, self.rules, two_outputs=two)
+            try:
+                self._write(evaluated, "overwrite", None)
+            finally:
+                evaluated.release()
+            return
+
+        def handle(batch: DataFrame, batch_id: int) -> None:
+            evaluated = evaluate(batch, self.rules, two_outputs=two)
+            try:
+                self._write(evaluated, "append", batch_id)
+            finally:
+                evaluated.release()
+
+        run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
+                          handler=handle)

@@ -1,0 +1,175 @@
+"""Silver on the local runner: the core silver steps, written incrementally or as a view."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from medallion.backends.local import delta
+from medallion.backends.local.delta import Target
+from medallion.backends.local.flows.base import Flow
+from medallion.backends.local.quality import Evaluated, evaluate
+from medallion.backends.local.streaming import run_available_now
+from medallion.core import silver as core
+from medallion.core.rules import RuleSet
+from medallion.specs.silver import SilverSpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+class SilverFlow(Flow):
+    """Runs a :class:`SilverSpec`: prepare → rules → (quarantine) → dedup → joins → write."""
+
+    spec_type = SilverSpec
+    spec: SilverSpec
+
+    @property
+    def rules(self) -> RuleSet:
+        """The table's rules."""
+        return RuleSet(self.decl.name, self.spec.rules)
+
+    @property
+    def quarantine_target(self) -> Target | None:
+        """The quarantine table, when the spec has one."""
+        if self.spec.quarantine is None:
+            return None
+        return self.run.target(
+            self.spec.quarantine,
+            comment=f"Rows of {self.decl.name} that failed a drop rule, with the rules they failed",
+        )
+
+    def process(self) -> None:
+        """Stream new source rows in, or recompute the view."""
+        if self.run.silver_incremental(self.spec):
+            self._incremental()
+        else:
+            self._view()
+
+    def _evaluate(self, source: DataFrame) -> Evaluated:
+        prepared = core.prepare(source, self.spec)
+        return evaluate(prepared, self.rules, two_outputs=self.quarantine_target is not None)
+
+    def _kept(self, evaluated: Evaluated) -> DataFrame:
+        kept = self.rules.kept(evaluated.annotated, core.helper_columns(self.spec))
+        kept = core.dedup(kept, self.spec.dedup_keys, self.spec.dedup_order_by)
+        return core.enrich(kept, self.spec, self.reader.read)
+
+    def _quarantined(self, evaluated: Evaluated) -> DataFrame:
+        return self.rules.quarantined(evaluated.annotated,
+                                      source_row=core.transforms_rows(self.spec))
+
+    def _finish(self, evaluated: Evaluated, written: int, quarantined: int) -> None:
+        evaluated.record(self.result)
+        self.result.rows_written += written
+        self.result.rows_quarantined += quarantined
+
+    def _settle_counts(self) -> None:
+        r = self.result
+        r.duplicates_removed = r.rows_in - r.rows_dropped - r.rows_written
+        if r.duplicates_removed:
+            r.detail = f"{r.duplicates_removed:,} duplicate(s) removed"
+
+    # -- streaming table ---------------------------------------------------------------------
+    def _incremental(self) -> None:
+        fingerprint = self.fingerprint()
+        if self.up_to_date(fingerprint):
+            # Nothing was appended to the source since the last run: skip starting a stream.
+            self.result.status = "up_to_date"
+            self.result.detail = "no new rows in its source since the last run"
+            return
+        target = self.target
+        quarantine = self.quarantine_target
+        app_id = self.txn_app_id(self.decl.name)
+        q_app_id = self.txn_app_id(quarantine.name) if quarantine is not None else ""
+
+        def handle(batch: DataFrame, batch_id: int) -> None:
+            evaluated = self._evaluate(batch)
+            try:
+                kept = self._kept(evaluated)
+                before = target.version()
+                self._write_new_rows(kept, target, (app_id, batch_id))
+                written = delta.rows_written(target, before)
+                quarantined = 0
+                if quarantine is not None and evaluated.dropped:
+                    q_before = quarantine.version()
+                    rows = self._quarantined(evaluated)
+                    delta.append(rows, quarantine, txn=(q_app_id, batch_id))
+                    quarantined = delta.rows_written(quarantine, q_before)
+                self._finish(evaluated, written, quarantined)
+            finally:
+                evaluated.release()
+
+        run_available_now(
+            self.reader.read_stream(self.spec.source),
+            checkpoint=self.checkpoint,
+            query_name=self.query_name,
+            handler=handle,
+        )
+        if quarantine is not None and quarantine.version() is None:
+            # Create the (empty) quarantine table so that it can be queried from the first run.
+            self._create_empty_quarantine(quarantine)
+        self._settle_counts()
+        self.remember(fingerprint)
+
+    def _write_new_rows(self, kept: DataFrame, target: Target, txn: tuple[str, int]) -> None:
+        """Append the batch; with dedup keys, only keys the table does not hold yet.
+
+        A duplicate arriving in a later run is not inserted again; with ``dedup_order_by`` a
+        newer version of a row replaces the stored one (MERGE). Both are idempotent, so a
+        replayed micro-batch changes nothing.
+        """
+        keys = self.spec.dedup_keys
+        if not keys or target.version() is None:
+            delta.append(kept, target, txn=txn)
+            return
+        from delta.tables import DeltaTable
+
+        condition = " AND ".join(f"t.{core.quote(k)} = s.{core.quote(k)}" for k in keys)
+        if self.spec.dedup_order_by is None:
+            existing = self.run.spark.read.format("delta").load(target.uri).select(
+                *[core.quote(k) for k in keys]
+            )
+            delta.append(kept.join(existing, on=list(keys), how="left_anti"), target, txn=txn)
+            return
+        order = core.quote(self.spec.dedup_order_by)
+        (
+            DeltaTable.forPath(self.run.spark, target.uri)
+            .alias("t")
+            .merge(kept.alias("s"), condition)
+            .whenMatchedUpdateAll(condition=f"s.{order} > t.{order} OR t.{order} IS NULL")
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+
+    def _create_empty_quarantine(self, quarantine: Target) -> None:
+        source = self.reader.read(self.spec.source).limit(0)
+        evaluated = evaluate(core.prepare(source, self.spec), self.rules, two_outputs=False)
+        delta.ensure_table(
+            self.run.spark, quarantine,
+            self._quarantined(evaluated).schema,
+        )
+
+    # -- materialized view -----------------------------------------------------------------------
+    def _view(self) -> None:
+        fingerprint = self.fingerprint()
+        if self.up_to_date(fingerprint):
+            self.result.status = "up_to_date"
+            self.result.detail = "inputs unchanged since the last run"
+            return
+        target = self.target
+        quarantine = self.quarantine_target
+        evaluated = self._evaluate(self.reader.read(self.spec.source))
+        try:
+            before = target.version()
+            delta.overwrite(self._kept(evaluated), target)
+            written = delta.rows_written(target, before)
+            quarantined = 0
+            if quarantine is not None:
+                q_before = quarantine.version()
+                delta.overwrite(self._quarantined(evaluated), quarantine)
+                quarantined = delta.rows_written(quarantine, q_before)
+            self._finish(evaluated, written, quarantined)
+        finally:
+            evaluated.release()
+        self._settle_counts()
+        self.remember(fingerprint)

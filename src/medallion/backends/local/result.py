@@ -1,0 +1,132 @@
+"""What a local run did, per table: the numbers the CLI prints and tests assert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from medallion.errors import MedallionError, PipelineRunError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+Status = Literal["completed", "up_to_date", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """Counts for one rule over the rows a table evaluated in this run."""
+
+    name: str
+    action: str
+    passed: int
+    failed: int
+
+    @property
+    def pass_rate(self) -> float:
+        """Share of evaluated rows that passed (1.0 when no row was evaluated)."""
+        total = self.passed + self.failed
+        return 1.0 if total == 0 else self.passed / total
+
+
+@dataclass
+class TableResult:
+    """What one table's update did.
+
+    ``rows_in`` counts rows read from the source in this run; for a silver table,
+    ``rows_in == rows_written + rows_dropped + duplicates_removed`` exactly, and
+    ``rows_quarantined == rows_dropped`` when it has a quarantine table.
+    """
+
+    name: str
+    layer: str
+    status: Status = "completed"
+    rows_in: int = 0
+    rows_written: int = 0
+    rows_dropped: int = 0
+    rows_quarantined: int = 0
+    duplicates_removed: int = 0
+    seconds: float = 0.0
+    expectations: list[ExpectationResult] = field(default_factory=list)
+    error: MedallionError | None = None
+    detail: str = ""
+
+    def line(self) -> str:
+        """One summary line, as the CLI prints it (columns as in :data:`HEADER`)."""
+        state = {"completed": "ok", "up_to_date": "up to date", "failed": "FAILED",
+                 "skipped": "skipped"}[self.status]
+        return (
+            f"{self.name:<24} {state:<10} {self.rows_in:>10,} {self.rows_written:>10,} "
+            f"{self.rows_dropped:>9,} {self.rows_quarantined:>11,} {self.seconds:>7.1f}s"
+        )
+
+
+HEADER = (
+    f"{'table':<24} {'status':<10} {'rows in':>10} {'written':>10} {'dropped':>9} "
+    f"{'quarantined':>11} {'seconds':>8}"
+)
+
+
+@dataclass
+class RunResult:
+    """The outcome of :meth:`medallion.Pipeline.run` on the local runner."""
+
+    pipeline: str
+    schema: str
+    warehouse: Path
+    tables: dict[str, TableResult] = field(default_factory=dict)
+    seconds: float = 0.0
+    spark: SparkSession | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when no table failed."""
+        return not self.failed
+
+    @property
+    def failed(self) -> list[TableResult]:
+        """Tables whose update failed."""
+        return [t for t in self.tables.values() if t.status == "failed"]
+
+    def __getitem__(self, name: str) -> TableResult:
+        return self.tables[name]
+
+    def read(self, name: str) -> DataFrame:
+        """The current contents of a table of this run's warehouse.
+
+        Example:
+            >>> result.read("silver_orders").count()  # doctest: +SKIP
+            42
+        """
+        if self.spark is None:  # pragma: no cover - always set by the runner
+            raise MedallionError("this result has no SparkSession to read with")
+        return self.spark.read.format("delta").load(str(self.warehouse / self.schema / name))
+
+    def summary(self) -> str:
+        """One line per table, then the overall outcome."""
+        lines = [HEADER, *(t.line() for t in self.tables.values())]
+        for t in self.tables.values():
+            if t.error is not None:
+                lines.append(f"  {t.name}: {t.error}")
+            elif t.detail:
+                lines.append(f"  {t.name}: {t.detail}")
+        verdict = "succeeded" if self.ok else f"FAILED ({len(self.failed)} table(s))"
+        lines.append(f"pipeline '{self.pipeline}' {verdict} in {self.seconds:.1f}s")
+        return "\n".join(lines)
+
+    def raise_for_failures(self) -> None:
+        """Raise the first table's error (an :class:`ExpectationFailed` for a fail rule)."""
+        failures = self.failed
+        if not failures:
+            return
+        first = failures[0].error
+        if len(failures) == 1 and isinstance(first, PipelineRunError):
+            first.result = self  # type: ignore[attr-defined]
+            raise first
+        error = PipelineRunError(
+            "tables failed: " + "; ".join(f"{t.name}: {t.error}" for t in failures),
+            failed=[t.name for t in failures],
+        )
+        error.result = self  # type: ignore[attr-defined]
+        raise error

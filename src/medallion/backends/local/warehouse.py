@@ -1,0 +1,174 @@
+"""The warehouse folder: where the local runner keeps tables, checkpoints and state.
+
+Layout::
+
+    <warehouse>/<schema>/<table>/                 Delta table (registered as <schema>.<table>)
+    <warehouse>/_system/checkpoints/<schema>/<table>/   streaming checkpoints
+    <warehouse>/_system/schemas/<schema>/<table>/       inferred source schemas
+    <warehouse>/_system/state/<schema>/<table>.json     what a materialized view was computed from
+    <warehouse>/_system/logs/                           Spark's console output of CLI runs
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DEFAULT_WAREHOUSE = "medallion-warehouse"
+ENV_VAR = "MEDALLION_WAREHOUSE"
+SYSTEM_DIR = "_system"
+_COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
+
+
+def resolve_warehouse(path: str | os.PathLike[str] | None = None) -> Path:
+    """The warehouse: ``path``, else ``$MEDALLION_WAREHOUSE``, else ``./medallion-warehouse``."""
+    chosen = path if path is not None else os.environ.get(ENV_VAR) or DEFAULT_WAREHOUSE
+    return Path(chosen).expanduser().resolve()
+
+
+class Warehouse:
+    """Paths and catalog registration for one warehouse folder."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = resolve_warehouse(root)
+
+    def table_path(self, schema: str, table: str) -> Path:
+        """Folder of a Delta table."""
+        return self.root / schema / table
+
+    def checkpoint(self, schema: str, table: str) -> Path:
+        """Streaming checkpoint folder of a table's flow."""
+        return self.root / SYSTEM_DIR / "checkpoints" / schema / table
+
+    def schema_state(self, schema: str, table: str) -> Path:
+        """Folder holding a bronze table's inferred source schema."""
+        return self.root / SYSTEM_DIR / "schemas" / schema / table
+
+    def state_file(self, schema: str, table: str) -> Path:
+        """JSON file recording what a materialized view was last computed from."""
+        return self.root / SYSTEM_DIR / "state" / schema / f"{table}.json"
+
+    def log_dir(self) -> Path:
+        """Folder for Spark's console output."""
+        return self.root / SYSTEM_DIR / "logs"
+
+    def exists(self, schema: str, table: str) -> bool:
+        """Whether the Delta table has been created."""
+        return (self.table_path(schema, table) / "_delta_log").is_dir()
+
+    def reset(self, schema: str, table: str) -> None:
+        """Delete a table's data, checkpoint and state (a full refresh)."""
+        for folder in (self.table_path(schema, table), self.checkpoint(schema, table),
+                       self.schema_state(schema, table)):
+            if folder.exists():
+                shutil.rmtree(folder)
+        self.state_file(schema, table).unlink(missing_ok=True)
+
+    # -- Delta log, read directly (no Spark job) --------------------------------------------------
+    def version(self, schema: str, table: str) -> int | None:
+        """Latest committed Delta version, or None when the table does not exist."""
+        return latest_version(self.table_path(schema, table))
+
+    def read_state(self, schema: str, table: str) -> dict[str, Any] | None:
+        """The recorded state of a materialized view, if any."""
+        path = self.state_file(schema, table)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write_state(self, schema: str, table: str, state: dict[str, Any]) -> None:
+        """Record a materialized view's state (written atomically)."""
+        write_json_atomic(self.state_file(schema, table), state)
+
+    # -- catalog ---------------------------------------------------------------------------------
+    def ensure_schema(self, spark: SparkSession, schema: str) -> None:
+        """Create the schema (database) in the session catalog if missing."""
+        location = (self.root / schema).as_uri()
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{schema}` LOCATION '{location}'")
+
+    def register(self, spark: SparkSession, schema: str, table: str) -> None:
+        """Register an existing Delta table as ``schema.table`` in the session catalog."""
+        if spark.catalog.tableExists(f"{schema}.{table}"):
+            return
+        location = self.table_path(schema, table).as_uri()
+        spark.sql(f"CREATE TABLE IF NOT EXISTS `{schema}`.`{table}` USING DELTA LOCATION "
+                  f"'{location}'")
+
+    def unregister(self, spark: SparkSession, schema: str, table: str) -> None:
+        """Remove ``schema.table`` from the session catalog (the data is handled separately)."""
+        if spark.catalog.tableExists(f"{schema}.{table}"):
+            spark.sql(f"DROP TABLE IF EXISTS `{schema}`.`{table}`")
+
+    def tables(self) -> list[tuple[str, str]]:
+        """Every (schema, table) holding a Delta table in this warehouse."""
+        found: list[tuple[str, str]] = []
+        if not self.root.is_dir():
+            return found
+        for schema_dir in sorted(self.root.iterdir()):
+            if not schema_dir.is_dir() or schema_dir.name == SYSTEM_DIR:
+                continue
+            for table_dir in sorted(schema_dir.iterdir()):
+                if (table_dir / "_delta_log").is_dir():
+                    found.append((schema_dir.name, table_dir.name))
+        return found
+
+    def register_all(self, spark: SparkSession) -> list[str]:
+        """Register every table of the warehouse (e.g. in a new process); return their names."""
+        names = []
+        for schema, table in self.tables():
+            self.ensure_schema(spark, schema)
+            self.register(spark, schema, table)
+            names.append(f"{schema}.{table}")
+        return names
+
+
+def latest_version(table_path: Path) -> int | None:
+    """Latest Delta version from ``_delta_log`` file names (checkpoints included)."""
+    log = table_path / "_delta_log"
+    if not log.is_dir():
+        return None
+    best: int | None = None
+    for entry in os.listdir(log):
+        match = _COMMIT_FILE.match(entry)
+        if match:
+            value = int(match.group(1))
+            best = value if best is None or value > best else best
+    if best is None:
+        checkpoint = log / "_last_checkpoint"
+        try:
+            best = int(json.loads(checkpoint.read_text())["version"])
+        except (OSError, ValueError, KeyError):
+            return None
+    return best
+
+
+def commit_info(table_path: Path, version: int) -> dict[str, Any]:
+    """The ``commitInfo`` action of one Delta commit (operation, operationMetrics...)."""
+    path = table_path / "_delta_log" / f"{version:020d}.json"
+    try:
+        with path.open() as lines:
+            for line in lines:
+                action = json.loads(line)
+                if "commitInfo" in action:
+                    info = action["commitInfo"]
+                    return info if isinstance(info, dict) else {}
+    except OSError:
+        return {}
+    return {}
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` via a temporary file and rename, so readers never see half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)

@@ -1,0 +1,144 @@
+"""What a query function sees while a backend builds its DataFrame.
+
+Backends call query functions inside :func:`using_context`; the functions read other tables
+through the context they receive (``ctx.read``) or the module-level :func:`read` /
+:func:`read_stream`, which look up the same context.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Protocol
+
+from medallion.errors import MedallionError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+class ReadContext(Protocol):
+    """The reading side of a pipeline, handed to query functions by the backend."""
+
+    @property
+    def spark(self) -> SparkSession:
+        """The SparkSession running the pipeline."""
+        ...
+
+    def read(self, name: str) -> DataFrame:
+        """The current contents of a table (a batch DataFrame)."""
+        ...
+
+    def read_stream(self, name: str) -> DataFrame:
+        """A table as a stream: each run sees only the rows appended since the last run."""
+        ...
+
+    def conf(self, key: str, default: str | None = None) -> str | None:
+        """A pipeline configuration value."""
+        ...
+
+
+_CURRENT: ContextVar[ReadContext | None] = ContextVar("medallion_read_context", default=None)
+
+
+@contextmanager
+def using_context(ctx: ReadContext) -> Iterator[ReadContext]:
+    """Make ``ctx`` the context of :func:`read` / :func:`read_stream` for the block."""
+    token = _CURRENT.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_context() -> ReadContext:
+    """The context of the query function being evaluated; error outside one."""
+    ctx = _CURRENT.get()
+    if ctx is None:
+        raise MedallionError(
+            "medallion.read()/read_stream() only work inside a query function while a pipeline "
+            "runs it; declare the function with @medallion.table and run the pipeline"
+        )
+    return ctx
+
+
+def read(name: str) -> DataFrame:
+    """Read a pipeline table as a batch DataFrame (inside a query function).
+
+    Example:
+        >>> import medallion
+        >>> @medallion.table
+        ... def big_orders():
+        ...     return medallion.read("silver_orders").where("amount > 1000")
+    """
+    return current_context().read(name)
+
+
+def read_stream(name: str) -> DataFrame:
+    """Read a pipeline table as a stream (inside a query function of an incremental table)."""
+    return current_context().read_stream(name)
+
+
+def call_query(func: Callable[..., Any], ctx: ReadContext) -> Any:
+    """Call a query function with ``ctx`` if it takes a parameter, else with none."""
+    with using_context(ctx):
+        if _takes_context(func):
+            return func(ctx)
+        return func()
+
+
+def _takes_context(func: Callable[..., Any]) -> bool:
+    try:
+        params = [
+            p
+            for p in inspect.signature(func).parameters.values()
+            if p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+    return len(params) == 1
+
+
+_READ_METHODS = {"read", "read_stream", "readStream", "table"}
+
+
+def discover_reads(func: Callable[..., Any]) -> tuple[str, ...] | None:
+    """Table names a query function reads, from literal calls in its source code.
+
+    Recognises ``ctx.read("t")``, ``ctx.read_stream("t")``, ``medallion.read("t")``,
+    ``dlt.read("t")``, ``spark.table("t")`` and ``spark.read.table("t")``; a ``LIVE.`` prefix is
+    removed. Returns None when the source is not available (then inputs must be declared).
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    body: list[ast.AST] = [tree]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = list(node.body)  # skip the decorators: @medallion.table(...) is no read
+            break
+    names: list[str] = []
+    for node in (sub for stmt in body for sub in ast.walk(stmt)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        target = node.func
+        method = (
+            target.attr if isinstance(target, ast.Attribute)
+            else target.id if isinstance(target, ast.Name) else None
+        )
+        if method not in _READ_METHODS:
+            continue
+        first = node.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            name = first.value
+            if name.upper().startswith("LIVE."):
+                name = name[5:]
+            names.append(name)
+    return tuple(dict.fromkeys(names))

@@ -1,0 +1,205 @@
+"""Rules as Spark columns: one flag per rule, the metrics, and the fail guard.
+
+Everything is computed in the projection that feeds the write, so evaluating twenty rules costs
+one pass over the data, not twenty jobs. Functions here only build plans; they never trigger
+analysis of their input (no ``.columns``), so the same code serves every backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from medallion.specs.rules import Rule
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+FLAG_PREFIX = "__medallion_ok_"
+GUARD_COLUMN = "__medallion_fail_guard"
+FAILED_RULES_COLUMN = "_failed_rules"
+QUARANTINED_AT_COLUMN = "_quarantined_at"
+SOURCE_ROW_COLUMN = "_source_row"
+VIOLATION_MARKER = "[MEDALLION_EXPECTATION_VIOLATION]"
+
+_VIOLATION = re.compile(
+    re.escape(VIOLATION_MARKER) + r" table=(?P<table>\S+) rules=(?P<rules>[^\n]*?) row=(?P<row>.*)",
+    re.DOTALL,
+)
+
+
+def flag(index: int) -> str:
+    """Name of the boolean column holding whether a row passes rule ``index``."""
+    return f"{FLAG_PREFIX}{index}"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules of one table, with helpers building their Spark columns."""
+
+    table: str
+    rules: tuple[Rule, ...]
+
+    @property
+    def drop_indexes(self) -> tuple[int, ...]:
+        """Positions of the ``drop`` rules."""
+        return tuple(i for i, r in enumerate(self.rules) if r.action == "drop")
+
+    @property
+    def fail_indexes(self) -> tuple[int, ...]:
+        """Positions of the ``fail`` rules."""
+        return tuple(i for i, r in enumerate(self.rules) if r.action == "fail")
+
+    def annotate(self, df: DataFrame) -> DataFrame:
+        """Add one flag column per rule (NULL counts as a violation) and the fail guard."""
+        from pyspark.sql import functions as F
+
+        columns: list[Column] = [F.col("*")]
+        for i, rule in enumerate(self.rules):
+            columns.append(F.coalesce(F.expr(rule.condition), F.lit(False)).alias(flag(i)))
+        if self.fail_indexes:
+            columns.append(self._guard().alias(GUARD_COLUMN))
+        return df.select(*columns)
+
+    def _guard(self) -> Column:
+        """NULL for good rows; raises (failing the job before any commit) for a fail violation.
+
+        The violated rule names and the offending row travel in the error message. It is
+        computed in the same projection as the flags, so ``struct('*')`` is the input row.
+        """
+        from pyspark.sql import functions as F
+
+        failing = [
+            F.when(~F.coalesce(F.expr(self.rules[i].condition), F.lit(False)),
+                   F.lit(self.rules[i].name))
+            for i in self.fail_indexes
+        ]
+        names = F.concat_ws(",", *failing)
+        message = F.concat(
+            F.lit(f"{VIOLATION_MARKER} table={self.table} rules="),
+            names,
+            F.lit(" row="),
+            F.to_json(F.struct(F.col("*"))),
+        )
+        return F.when(names != F.lit(""), F.raise_error(message))
+
+    def passes_drop_rules(self) -> Column:
+        """TRUE for rows that every drop rule accepts."""
+        from pyspark.sql import functions as F
+
+        cond: Column = F.lit(True)
+        for i in self.drop_indexes:
+            cond = cond & F.col(flag(i))
+        return cond
+
+    def failed_rule_names(self) -> Column:
+        """array<string> of the names of every rule the row failed, in declaration order."""
+        from pyspark.sql import functions as F
+
+        items = [F.when(~F.col(flag(i)), F.lit(r.name)) for i, r in enumerate(self.rules)]
+        return F.filter(F.array(*items), lambda x: x.isNotNull())
+
+    def metric_columns(self) -> list[Column]:
+        """Aggregates for ``DataFrame.observe``: rows, failed per rule, dropped.
+
+        Referencing the guard column here is what forces it to be evaluated for every row.
+        """
+        from pyspark.sql import functions as F
+
+        cols = [F.count(F.lit(1)).alias("rows")]
+        for i, _ in enumerate(self.rules):
+            cols.append(F.sum(F.when(F.col(flag(i)), 0).otherwise(1)).alias(f"failed_{i}"))
+        cols.append(
+            F.sum(F.when(self.passes_drop_rules(), 0).otherwise(1)).alias("dropped")
+        )
+        if self.fail_indexes:
+            cols.append(F.count(F.col(GUARD_COLUMN)).alias("fail_guard"))
+        return cols
+
+    def kept(self, annotated: DataFrame, extra_helpers: Sequence[str] = ()) -> DataFrame:
+        """Rows passing every drop rule, without the helper columns."""
+        out = annotated.where(self.passes_drop_rules()) if self.drop_indexes else annotated
+        helpers = [*self.internal_columns(), *extra_helpers]
+        return out.drop(*helpers) if helpers else out
+
+    def quarantined(self, annotated: DataFrame, *, source_row: bool = False) -> DataFrame:
+        """Rows failing at least one drop rule, with the names of all rules they failed and when.
+
+        With ``source_row``, the ``_source_row`` struct carried from before the casts is written
+        as JSON (a stable text form of the row as it arrived).
+        """
+        from pyspark.sql import functions as F
+
+        extra: dict[str, Column] = {
+            FAILED_RULES_COLUMN: self.failed_rule_names(),
+            QUARANTINED_AT_COLUMN: F.current_timestamp(),
+        }
+        if source_row:
+            extra[SOURCE_ROW_COLUMN] = F.to_json(F.col(SOURCE_ROW_COLUMN))
+        failed = annotated.where(~self.passes_drop_rules()).withColumns(extra)
+        return failed.drop(*self.internal_columns())
+
+    def internal_columns(self) -> list[str]:
+        """The helper columns :meth:`annotate` adds, to drop before writing."""
+        cols = [flag(i) for i in range(len(self.rules))]
+        if self.fail_indexes:
+            cols.append(GUARD_COLUMN)
+        return cols
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A fail-rule violation recovered from a Spark error message."""
+
+    table: str
+    rules: tuple[str, ...]
+    row: str | None
+
+
+def find_violation(text: str) -> Violation | None:
+    """Extract the violation medallion's fail guard raised, if ``text`` holds one."""
+    match = _VIOLATION.search(text)
+    if match is None:
+        return None
+    row = match.group("row").strip()
+    # Spark appends its own context after the message (SQLSTATE, stack); keep the JSON only.
+    end = _json_end(row)
+    rules = tuple(r for r in match.group("rules").split(",") if r)
+    return Violation(match.group("table"), rules, row[:end] if end else None)
+
+
+def _json_end(text: str) -> int:
+    depth = 0
+    in_string = False
+    escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return 0
+
+
+def expectation_counts(
+    rules: Sequence[Rule], metrics: dict[str, int]
+) -> list[tuple[str, int, int]]:
+    """(name, passed, failed) per rule from the observed metrics."""
+    rows = int(metrics.get("rows", 0) or 0)
+    out = []
+    for i, rule in enumerate(rules):
+        failed = int(metrics.get(f"failed_{i}", 0) or 0)
+        out.append((rule.name, rows - failed, failed))
+    return out

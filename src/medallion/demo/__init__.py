@@ -1,0 +1,1 @@
+"""The reference orders pipeline and deterministic sample data for it (``medallion demo``)."""

@@ -1,0 +1,250 @@
+"""The active-pipeline registry: where factories put the tables they declare."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from medallion.errors import GraphError, NoActivePipelineError
+from medallion.graph import Graph, build_graph
+from medallion.specs.base import TableSpec, check_table_name
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from medallion.backends.local.result import RunResult
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+DEFAULT_SCHEMA = "medallion_db"
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where in the user's code a table was declared."""
+
+    filename: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.line}"
+
+
+def caller_location() -> SourceLocation | None:
+    """The first stack frame outside the medallion package: the user's declaration."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR) and not filename.startswith(
+            "<frozen"
+        ):
+            return SourceLocation(filename, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A spec as declared in a pipeline, with the place in the user's code that declared it."""
+
+    spec: TableSpec
+    location: SourceLocation | None = None
+
+    @property
+    def name(self) -> str:
+        """The table name."""
+        return self.spec.name
+
+    def describe(self) -> str:
+        """``silver table 'silver_orders' (pipeline.py:12)`` — used in error messages."""
+        text = f"{self.spec.layer} table '{self.spec.name}'"
+        if self.location is not None:
+            text += f" ({self.location})"
+        return text
+
+
+_ACTIVE: ContextVar[Pipeline | None] = ContextVar("medallion_active_pipeline", default=None)
+
+
+class Pipeline:
+    """A set of table declarations, made active with ``with``.
+
+    Factories such as :func:`medallion.silver_with_rules` declare into the active pipeline.
+    ``medallion run pipeline.py`` provides one automatically; in tests and scripts, open one:
+
+    Example:
+        >>> import medallion
+        >>> with medallion.Pipeline("orders") as p:
+        ...     _ = medallion.bronze_autoloader(name="bronze_orders", path="/data/orders")
+        >>> [d.name for d in p.declarations]
+        ['bronze_orders']
+
+    Args:
+        name: Pipeline name (used in the event log and run summary).
+        schema: Schema (database) the tables are registered in.
+        configuration: Key/values readable by query functions (``ctx.conf("key")``), like a
+            Databricks pipeline's configuration.
+    """
+
+    def __init__(
+        self,
+        name: str = "medallion",
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        configuration: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.schema = check_table_name(schema, "schema name")
+        self.configuration: dict[str, str] = dict(configuration or {})
+        self._declarations: dict[str, Declaration] = {}
+        self._tokens: list[Token[Pipeline | None]] = []
+        self._on_declare: Callable[[Declaration], None] | None = None
+
+    # -- registry --------------------------------------------------------------------------------
+    def declare(self, spec: TableSpec, *, location: SourceLocation | None = None) -> Declaration:
+        """Add ``spec`` to this pipeline; a name already defined is a :class:`GraphError`."""
+        decl = Declaration(spec, location if location is not None else caller_location())
+        taken = {out: d for d in self._declarations.values() for out in d.spec.outputs()}
+        for output in spec.outputs():
+            if output in taken:
+                raise GraphError(
+                    f"table '{output}' is defined twice: by {taken[output].describe()} and by "
+                    f"{decl.describe()}. Rename one of them.",
+                    tables=(output,),
+                )
+        self._declarations[spec.name] = decl
+        if self._on_declare is not None:
+            self._on_declare(decl)
+        return decl
+
+    @property
+    def declarations(self) -> tuple[Declaration, ...]:
+        """Declarations in the order they were made."""
+        return tuple(self._declarations.values())
+
+    def __getitem__(self, name: str) -> Declaration:
+        return self._declarations[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._declarations
+
+    def __len__(self) -> int:
+        return len(self._declarations)
+
+    def graph(self) -> Graph:
+        """The validated dependency graph (raises :class:`GraphError` when invalid)."""
+        return build_graph(self.declarations)
+
+    def validate(self) -> Graph:
+        """Check every definition and the graph without touching Spark; return the graph."""
+        return self.graph()
+
+    def check_table_names(self, names: Iterable[str], what: str = "full refresh") -> set[str]:
+        """Return ``names`` as a set after checking each names a declared table."""
+        known = {out for d in self.declarations for out in d.spec.outputs()}
+        chosen = set(names)
+        unknown = sorted(chosen - known)
+        if unknown:
+            import difflib
+
+            hint = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+            raise GraphError(
+                f"{what}: table '{unknown[0]}' is not in pipeline '{self.name}'"
+                + (f"; did you mean '{hint[0]}'?" if hint else "")
+                + f" Known tables: {', '.join(sorted(known))}.",
+                tables=unknown,
+            )
+        return chosen
+
+    # -- activation ------------------------------------------------------------------------------
+    def __enter__(self) -> Pipeline:
+        from medallion.backends import attach
+
+        attach(self)
+        self._tokens.append(_ACTIVE.set(self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _ACTIVE.reset(self._tokens.pop())
+
+    # -- execution -------------------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        warehouse: str | os.PathLike[str] | None = None,
+        full_refresh: bool | Iterable[str] = False,
+        spark: SparkSession | None = None,
+        raise_on_failure: bool = True,
+        **options: Any,
+    ) -> RunResult:
+        """Run the pipeline on the local runner (Spark + Delta) and return what it did.
+
+        Args:
+            warehouse: Folder holding the tables (default ``$MEDALLION_WAREHOUSE`` or
+                ``./medallion-warehouse``).
+            full_refresh: True to reset every table, or the names of the tables to reset.
+            spark: Session to use; default: a Delta-enabled local session.
+            raise_on_failure: Raise when a table failed (else inspect ``result.failed``).
+            **options: Further :class:`medallion.backends.local.LocalRunner` settings.
+        """
+        from medallion.backends.local import LocalRunner
+
+        runner = LocalRunner(warehouse=warehouse, spark=spark, **options)
+        return runner.run(self, full_refresh=full_refresh, raise_on_failure=raise_on_failure)
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self.name!r}, tables={list(self._declarations)})"
+
+
+def active_pipeline() -> Pipeline | None:
+    """The pipeline factories currently declare into, if any."""
+    return _ACTIVE.get()
+
+
+def current_pipeline() -> Pipeline:
+    """The active pipeline; inside a Databricks pipeline, the implicit one that registers there.
+
+    Raises:
+        NoActivePipelineError: when called outside any pipeline.
+    """
+    pipeline = _ACTIVE.get()
+    if pipeline is not None:
+        return pipeline
+    from medallion.backends import implicit_pipeline
+
+    implicit = implicit_pipeline()
+    if implicit is not None:
+        return implicit
+    raise NoActivePipelineError(
+        "no active pipeline: tables are declared into a pipeline. Wrap the declarations in "
+        "'with medallion.Pipeline(\"my_pipeline\"):' (then call .run()), or run the file with "
+        "'medallion run my_pipeline.py', which provides the pipeline. Inside a Databricks "
+        "pipeline this is automatic."
+    )
+
+
+def config(key: str, default: str | None = None) -> str | None:
+    """A configuration value of the pipeline being declared (``--conf key=value`` on the CLI).
+
+    Use it at the top level of a pipeline file to parametrise paths and thresholds.
+
+    Example:
+        >>> import medallion
+        >>> with medallion.Pipeline("orders", configuration={"raw": "/data/raw"}):
+        ...     medallion.config("raw", "/default")
+        '/data/raw'
+    """
+    pipeline = _ACTIVE.get()
+    if pipeline is None:
+        return default
+    return pipeline.configuration.get(key, default)

@@ -1,0 +1,142 @@
+"""What every table spec shares: a name, documentation, Delta table settings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from medallion.quality.sqlexpr import SqlSyntaxError, check_expression
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+
+#: Table properties that look like Delta settings but are not: the reference brief's liquid
+#: clustering "properties". Real clustering is ``cluster_by``.
+FAKE_CLUSTERING_PROPERTIES = ("delta.enableLiquidClustering", "delta.clusterBy")
+MAX_CLUSTERING_COLUMNS = 4
+
+
+class Model(BaseModel):
+    """Base of every spec: immutable, and unknown fields are an error rather than ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def check_table_name(value: str, what: str = "table name") -> str:
+    """Return ``value`` if it is a valid unqualified table name, else raise ValueError."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not valid: use letters, digits and underscores, "
+            "starting with a letter or underscore (e.g. 'silver_orders')"
+        )
+    return value
+
+
+def check_reference(value: str, what: str = "source") -> str:
+    """A table this table reads: a pipeline table (``bronze_orders``) or ``schema.table``."""
+    if not isinstance(value, str) or not _QUALIFIED.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a table name: give a table of this pipeline "
+            "(e.g. 'bronze_orders') or a qualified external table ('schema.table')"
+        )
+    return value
+
+
+def check_sql(value: str, what: str) -> str:
+    """Parse ``value`` as one SQL expression; raise ValueError naming ``what`` if it is not."""
+    try:
+        check_expression(value)
+    except SqlSyntaxError as exc:
+        raise ValueError(f"{what} {value!r} is not a valid SQL expression: {exc}") from None
+    return value
+
+
+class TableSpec(Model):
+    """Fields common to every dataset medallion declares.
+
+    Attributes:
+        name: The table name inside the pipeline's schema (``medallion_db`` by default).
+        comment: Table comment, shown in the catalog.
+        table_properties: Delta table properties (``delta.*`` keys must be real Delta settings).
+        cluster_by: Liquid clustering columns (at most 4), a real ``CLUSTER BY``.
+        change_data_feed: Record row-level changes (sets ``delta.enableChangeDataFeed``).
+    """
+
+    layer: ClassVar[str] = "table"
+
+    name: str
+    comment: str | None = None
+    table_properties: dict[str, str] = Field(default_factory=dict)
+    cluster_by: tuple[str, ...] = ()
+    change_data_feed: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_table_name(value)
+
+    @field_validator("table_properties", mode="before")
+    @classmethod
+    def _properties(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            bad = [k for k in value if k in FAKE_CLUSTERING_PROPERTIES]
+            if bad:
+                raise ValueError(
+                    f"table property {bad[0]!r} is not a Delta setting and clusters nothing; "
+                    "declare liquid clustering with cluster_by=['col', ...] instead"
+                )
+            return {str(k): _property_text(v) for k, v in value.items()}
+        return value
+
+    @field_validator("cluster_by", mode="before")
+    @classmethod
+    def _cluster_by(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [c.strip() for c in value.split(",") if c.strip()]
+        if isinstance(value, (list, tuple)):
+            if len(value) > MAX_CLUSTERING_COLUMNS:
+                raise ValueError(
+                    f"cluster_by has {len(value)} columns {list(value)}; Delta liquid clustering "
+                    f"allows at most {MAX_CLUSTERING_COLUMNS}"
+                )
+            if len(set(value)) != len(value):
+                raise ValueError(f"cluster_by lists a column twice: {list(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _cdf_property(self) -> TableSpec:
+        flag = self.table_properties.get("delta.enableChangeDataFeed")
+        if flag is not None and flag.lower() not in ("true", "false"):
+            raise ValueError(
+                f"table property delta.enableChangeDataFeed must be 'true' or 'false', not {flag!r}"
+            )
+        return self
+
+    @property
+    def effective_properties(self) -> dict[str, str]:
+        """Table properties including those implied by other fields (change data feed)."""
+        props = dict(self.table_properties)
+        if self.change_data_feed:
+            props["delta.enableChangeDataFeed"] = "true"
+        return props
+
+    @property
+    def cdf_enabled(self) -> bool:
+        """Whether this table records a change data feed."""
+        return self.effective_properties.get("delta.enableChangeDataFeed", "").lower() == "true"
+
+    def inputs(self) -> tuple[str, ...]:
+        """Names of the tables this table reads (pipeline tables or qualified external ones)."""
+        return ()
+
+    def outputs(self) -> tuple[str, ...]:
+        """Names of the tables this definition writes: itself, plus e.g. its quarantine table."""
+        return (self.name,)
+
+
+def _property_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,73 @@
+"""The escape hatch: a table computed by the user's own query function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from medallion.specs.base import TableSpec, check_reference, check_table_name
+from medallion.specs.rules import Rule, check_unique_names
+
+
+class QuerySpec(TableSpec):
+    """A table whose rows come from a function returning a DataFrame (like ``@dp.table``).
+
+    The function receives a :class:`medallion.ReadContext` when it takes one parameter (``ctx``),
+    or nothing; it reads other tables with ``ctx.read(name)`` / ``ctx.read_stream(name)`` (or
+    ``medallion.read(name)``). It only builds a DataFrame: it must not collect, count or write.
+    Rules and quarantine work exactly as on silver tables.
+
+    Attributes:
+        query: The function.
+        incremental: True when the function returns a streaming DataFrame (a streaming table);
+            False for a materialized view, recomputed every run.
+        inputs: Tables the function reads. Found automatically from literal ``read("name")``
+            calls in its source; give them when names are computed at run time.
+        rules: Expectations on the function's output.
+        quarantine: Name of a quarantine table for rows failing drop rules.
+    """
+
+    layer: ClassVar[str] = "custom"
+
+    kind: Literal["query"] = "query"
+    query: Callable[..., Any] = Field(exclude=True)
+    incremental: bool = False
+    inputs_: tuple[str, ...] = Field(default=(), alias="inputs")
+    rules: tuple[Rule, ...] = ()
+    quarantine: str | None = None
+
+    @field_validator("inputs_")
+    @classmethod
+    def _inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            check_reference(name, "input")
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        return check_unique_names(value)
+
+    @field_validator("quarantine")
+    @classmethod
+    def _quarantine(cls, value: str | None) -> str | None:
+        return None if value is None else check_table_name(value, "quarantine table name")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> QuerySpec:
+        if self.quarantine is not None and not any(r.action == "drop" for r in self.rules):
+            raise ValueError(
+                f"quarantine {self.quarantine!r} would always be empty: it receives rows "
+                "failing a 'drop' rule, and this table has none"
+            )
+        if self.name in self.inputs_:
+            raise ValueError(f"table {self.name!r} cannot read itself")
+        return self
+
+    def inputs(self) -> tuple[str, ...]:  # noqa: D102
+        return self.inputs_
+
+    def outputs(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.name,) if self.quarantine is None else (self.name, self.quarantine)

@@ -1,0 +1,185 @@
+"""Silver: typed, validated, de-duplicated and enriched rows."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from medallion.quality.sqlexpr import SqlSyntaxError, tokenize
+from medallion.specs.base import Model, TableSpec, check_reference, check_sql, check_table_name
+from medallion.specs.rules import Rule, check_unique_names
+
+JoinType = Literal["left", "inner", "right", "full", "left_semi", "left_anti"]
+
+
+class Join(Model):
+    """Enrich each row with columns of another table.
+
+    Attributes:
+        table: The table to join (a pipeline table, or ``schema.table``).
+        on: Join key columns present on both sides (an equi-join ``USING`` these columns).
+        how: Join type.
+        columns: Columns to take from the joined table (default: all of its non-key columns).
+
+    Example:
+        >>> Join(table="silver_customers", on=["customer_id"],
+        ...      columns=["customer_name", "customer_segment"]).how
+        'left'
+    """
+
+    table: str
+    on: tuple[str, ...]
+    how: JoinType = "left"
+    columns: tuple[str, ...] | None = None
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        return check_reference(value, "join table")
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _on(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)) and not value:
+            raise ValueError("a join needs at least one key column in 'on'")
+        return value
+
+
+class SilverSpec(TableSpec):
+    """A silver table: a source table made typed and trustworthy.
+
+    Operations run in this fixed order, on every backend:
+
+    1. ``renames``, then ``casts`` (with try-cast semantics: a value that does not convert becomes
+       NULL instead of failing the job), then ``derived`` columns, then ``select``;
+    2. ``rules``: every row is evaluated; rows failing a ``drop`` rule are removed, or routed to
+       the ``quarantine`` table with the names of all rules they failed;
+    3. de-duplication on ``dedup_keys`` (rows whose key is NULL are never collapsed);
+    4. ``joins``.
+
+    Attributes:
+        source: The table read (usually a bronze table).
+        incremental: Stream from the source (a streaming table) or recompute fully each run
+            (a materialized view). Default: incremental when the source is incremental.
+        renames: old name → new name.
+        casts: column → Spark SQL type (``"bigint"``, ``"decimal(10,2)"``, ``"timestamp"``).
+        derived: new column → SQL expression over the (renamed, cast) columns.
+        select: Output columns in order; default: all columns.
+        rules: Expectations (see :class:`medallion.Rule`).
+        quarantine: Name of a quarantine table receiving the rows that failed a drop rule.
+        dedup_keys: Keep one row per key.
+        dedup_order_by: Keep the row with the greatest value of this column (the latest).
+        joins: Enrichment joins, applied after dedup.
+    """
+
+    layer: ClassVar[str] = "silver"
+
+    kind: Literal["silver"] = "silver"
+    source: str
+    incremental: bool | None = None
+    renames: dict[str, str] = Field(default_factory=dict)
+    casts: dict[str, str] = Field(default_factory=dict)
+    derived: dict[str, str] = Field(default_factory=dict)
+    select: tuple[str, ...] | None = None
+    rules: tuple[Rule, ...] = ()
+    quarantine: str | None = None
+    dedup_keys: tuple[str, ...] = ()
+    dedup_order_by: str | None = None
+    joins: tuple[Join, ...] = ()
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        return check_reference(value)
+
+    @field_validator("casts")
+    @classmethod
+    def _casts(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, type_text in value.items():
+            check_type(type_text, f"cast of column {column!r}")
+        return value
+
+    @field_validator("derived")
+    @classmethod
+    def _derived(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, expression in value.items():
+            check_sql(expression, f"derived column {column!r}:")
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        return check_unique_names(value)
+
+    @field_validator("quarantine", mode="before")
+    @classmethod
+    def _quarantine(cls, value: Any) -> Any:
+        if value is False:
+            return None
+        if value is not None and value is not True:
+            check_table_name(value, "quarantine table name")
+        return value
+
+    @field_validator("dedup_keys", mode="before")
+    @classmethod
+    def _dedup_keys(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_quarantine_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("quarantine") is True:
+            data = {**data, "quarantine": f"{data.get('name')}_quarantine"}
+        return data
+
+    @model_validator(mode="after")
+    def _coherent(self) -> SilverSpec:
+        if self.quarantine is not None:
+            if self.quarantine == self.name:
+                raise ValueError("quarantine table must have a name other than the table's own")
+            if not any(r.action == "drop" for r in self.rules):
+                raise ValueError(
+                    f"quarantine {self.quarantine!r} would always be empty: it receives rows "
+                    "failing a 'drop' rule, and this table has none"
+                )
+        if self.dedup_order_by is not None and not self.dedup_keys:
+            raise ValueError("dedup_order_by needs dedup_keys: the columns that identify a row")
+        if len(set(self.dedup_keys)) != len(self.dedup_keys):
+            raise ValueError(f"dedup_keys lists a column twice: {list(self.dedup_keys)}")
+        if self.source == self.name:
+            raise ValueError(f"table {self.name!r} cannot read itself")
+        return self
+
+    def inputs(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.source, *(j.table for j in self.joins))
+
+    def outputs(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.name,) if self.quarantine is None else (self.name, self.quarantine)
+
+
+def check_type(type_text: str, what: str) -> str:
+    """Raise ValueError unless ``type_text`` looks like one Spark SQL data type."""
+    try:
+        tokens = tokenize(type_text)
+    except SqlSyntaxError as exc:
+        raise ValueError(f"{what}: {type_text!r} is not a data type ({exc})") from None
+    ok = len(tokens) >= 2 and tokens[0].kind == "ident"
+    depth = 0
+    for tok in tokens[1:-1]:
+        if tok.kind == "op" and tok.text in ("(", "<"):
+            depth += 1
+        elif tok.kind == "op" and tok.text in (")", ">"):
+            depth -= 1
+        elif depth == 0:
+            ok = False
+        if depth < 0:
+            ok = False
+    if not ok or depth != 0:
+        raise ValueError(
+            f"{what}: {type_text!r} is not a Spark SQL data type "
+            "(e.g. 'bigint', 'decimal(10,2)', 'timestamp', 'array<string>')"
+        )
+    return type_text
