@@ -110,6 +110,7 @@ def run_plain(spark: Any, raw: Path, warehouse: Path) -> None:
         F.avg("amount").alias("avg_order_value"),
         F.countDistinct("customer_id").alias("unique_customers"),
     ).createOrReplaceTempView("daily")
+    spark.sql(f"DROP TABLE IF EXISTS {db}.gold_daily_sales")  # a fresh warehouse each round
     spark.sql(f"CREATE OR REPLACE TABLE {db}.gold_daily_sales USING DELTA CLUSTER BY (date, region)"
               f" LOCATION '{path('gold_daily_sales')}' AS SELECT * FROM daily")
     (completed.groupBy("customer_id", "customer_name", "customer_segment").agg(

@@ -50,9 +50,8 @@ class Target:
 def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> None:
     """Create the Delta table (properties, comment, liquid clustering) unless it exists."""
     if target.version() is not None:
-        if not spark.catalog.tableExists(target.qualified):
-            spark.sql(f"CREATE TABLE IF NOT EXISTS `{target.schema}`.`{target.name}` USING DELTA "
-                      f"LOCATION '{target.uri}'")
+        spark.sql(f"CREATE TABLE IF NOT EXISTS `{target.schema}`.`{target.name}` USING DELTA "
+                  f"LOCATION '{target.uri}'")
         return
     missing = [c for c in target.cluster_by if c not in schema.fieldNames()]
     if missing:

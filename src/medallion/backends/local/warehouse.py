@@ -97,16 +97,17 @@ class Warehouse:
 
     def register(self, spark: SparkSession, schema: str, table: str) -> None:
         """Register an existing Delta table as ``schema.table`` in the session catalog."""
-        if spark.catalog.tableExists(f"{schema}.{table}"):
-            return
         location = self.table_path(schema, table).as_uri()
         spark.sql(f"CREATE TABLE IF NOT EXISTS `{schema}`.`{table}` USING DELTA LOCATION "
                   f"'{location}'")
 
     def unregister(self, spark: SparkSession, schema: str, table: str) -> None:
-        """Remove ``schema.table`` from the session catalog (the data is handled separately)."""
-        if spark.catalog.tableExists(f"{schema}.{table}"):
-            spark.sql(f"DROP TABLE IF EXISTS `{schema}`.`{table}`")
+        """Remove ``schema.table`` from the session catalog (the data is handled separately).
+
+        The tables are external, so this never deletes data; it also works when the registered
+        location no longer exists (where ``catalog.tableExists`` would fail to load the table).
+        """
+        spark.sql(f"DROP TABLE IF EXISTS `{schema}`.`{table}`")
 
     def tables(self) -> list[tuple[str, str]]:
         """Every (schema, table) holding a Delta table in this warehouse."""
