@@ -92,13 +92,19 @@ def overwrite(df: DataFrame, target: Target) -> None:
         df.sparkSession.sql(f"ALTER TABLE `{target.schema}`.`{target.name}` CLUSTER BY ({columns})")
 
 
-def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None) -> None:
-    """Append rows; with ``txn=(app_id, version)`` a replayed micro-batch is skipped by Delta."""
+def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None) -> bool:
+    """Append rows; with ``txn=(app_id, version)`` a replayed micro-batch is skipped by Delta.
+
+    Returns False when Delta skipped the write as already done. Then no Spark job ran, so an
+    ``Observation`` on ``df`` is never filled: reading it would block forever.
+    """
     ensure_table(df.sparkSession, target, df.schema)
+    before = target.version()
     writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
     if txn is not None:
         writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
     writer.save(target.uri)
+    return target.version() != before
 
 
 def rows_written(target: Target, before: int | None) -> int:

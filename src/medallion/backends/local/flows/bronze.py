@@ -1,28 +1,52 @@
-"""Bronze on the local runner: files → Delta, incrementally with a checkpoint, or as a snapshot."""
+"""Bronze on the local runner: files → Delta with Auto Loader's semantics, or as a snapshot.
+
+The incremental flow runs a file stream (``availableNow``) whose micro-batches are the unit of
+exactly-once: each batch's files are read by :mod:`medallion.backends.local.autoloader` with the
+schema in effect, and appended with the batch id as Delta's idempotent transaction version. The
+schema is inferred once (from at most 1000 files or 50 GB, as Auto Loader), persisted, and evolves
+only as ``schema_evolution_mode`` says.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING
 
 from medallion.backends.local import delta
+from medallion.backends.local.autoloader import files as source
+from medallion.backends.local.autoloader.census import Census, files_with, take_census
+from medallion.backends.local.autoloader.columns import (
+    Columns,
+    one_of_each_case,
+    from_struct,
+    given_columns,
+    hint_columns,
+    to_struct,
+)
+from medallion.backends.local.autoloader.evolution import (
+    BatchPlan,
+    apply_hints,
+    changed_types,
+    plan_batch,
+)
+from medallion.backends.local.autoloader.reader import read_files
+from medallion.backends.local.autoloader.state import SchemaState
 from medallion.backends.local.flows.base import Flow
+from medallion.backends.local.result import SchemaChange
 from medallion.backends.local.streaming import run_available_now
-from medallion.backends.local.warehouse import write_json_atomic
-from medallion.core.bronze import add_metadata
 from medallion.errors import TableRunError
 from medallion.specs.bronze import BronzeSpec
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, DataFrameReader
-    from pyspark.sql.streaming.readwriter import DataStreamReader
-    from pyspark.sql.types import StructType
+    from pyspark.sql import DataFrame
+    from pyspark.sql.types import DataType
 
-_TEXT_FORMATS = ("json", "csv")
+#: Auto Loader's inference sample: at most this many files or bytes.
+INFERENCE_MAX_FILES = 1000
+INFERENCE_MAX_BYTES = 50 * 1024**3
 
 
 class BronzeFlow(Flow):
@@ -33,141 +57,241 @@ class BronzeFlow(Flow):
 
     def process(self) -> None:
         """Land the files: as a stream when incremental, else as a snapshot."""
+        self._notes: list[str] = []
         if self.spec.incremental:
             self._incremental()
         else:
             self._snapshot()
+        self._summarise()
 
-    # -- reading ---------------------------------------------------------------------------------
-    def _options(self, inferring: bool) -> dict[str, str]:
-        options = dict(self.spec.options)
-        if inferring and self.spec.format == "json" and not self.spec.infer_column_types:
-            options.setdefault("primitivesAsString", "true")
-        if inferring and self.spec.format == "csv":
-            options.setdefault("inferSchema", "true" if self.spec.infer_column_types else "false")
-        return options
+    @property
+    def state(self) -> SchemaState:
+        """Where the inferred schema and its changes are kept."""
+        return SchemaState(self.run.warehouse.schema_state(self.run.schema, self.decl.name))
 
-    def _configure(
-        self,
-        reader: DataFrameReader | DataStreamReader,
-        schema: StructType | str | None,
-        inferring: bool = False,
-    ) -> Any:
-        reader = reader.format(self.spec.format).options(**self._options(inferring))
-        if schema is not None:
-            reader = reader.schema(schema)
-        return reader
+    # -- the schema in effect ----------------------------------------------------------------
+    def _start_schema(self, files: list[str]) -> tuple[Columns | None, set[str]]:
+        """The schema at the start of a run, and the files whose columns it already reflects.
 
-    def _source_schema(self) -> StructType | str:
-        """The schema files are read with: given, else inferred once and persisted."""
-        if self.spec.schema_ is not None:
-            return self.spec.schema_
-        from pyspark.sql.types import StructType
+        Declared: the spec's ``schema``. Else the persisted one (plus hinted columns added
+        since). Else inferred now from the oldest files and persisted; None when there are no
+        files yet (the first micro-batch infers it then).
+        """
+        given = given_columns(self.spec)
+        if given is not None:
+            return given, set()
+        persisted = self.state.load()
+        hints = hint_columns(self.spec)
+        if persisted is not None:
+            columns = from_struct(persisted)
+            hinted = apply_hints(columns, hints)
+            changed = changed_types(columns, hinted)
+            if changed:
+                name, old, new = changed[0]
+                raise TableRunError(
+                    self.decl.name,
+                    f"schema_hints change column '{name}' from {old.simpleString().upper()} to "
+                    f"{new.simpleString().upper()}, but rows were already ingested as "
+                    f"{old.simpleString().upper()}. Run a full refresh of '{self.decl.name}' "
+                    "to re-ingest with the new type, or remove the hint",
+                )
+            if len(hinted) > len(columns):
+                added = hinted[len(columns):]
+                self._evolve(hinted, added, batch_id=-1, files=[])
+            return hinted, set()
+        if self.spec.format == "text":
+            return None, set()
+        sample = source.sample_for_inference(files, INFERENCE_MAX_FILES, INFERENCE_MAX_BYTES)
+        if not sample:
+            if self.spec.include_existing_files:
+                raise TableRunError(
+                    self.decl.name,
+                    f"no files to infer the schema from in '{self.spec.path}'. Add files there, "
+                    "or give the columns with schema='col TYPE, ...'",
+                )
+            return None, set()
+        columns = self._infer(sample)
+        return columns, set(sample)
 
-        state = self.run.warehouse.schema_state(self.run.schema, self.decl.name) / "schema.json"
-        if state.exists():
-            return StructType.fromJson(json.loads(state.read_text()))
-        schema = self._infer()
-        write_json_atomic(state, schema.jsonValue())
-        return schema
+    def _infer(self, files: list[str]) -> Columns:
+        census = take_census(self.run.spark, self.spec, files)
+        self._sample_census = census
+        columns = apply_hints(one_of_each_case(census.columns), hint_columns(self.spec))
+        self.state.save(to_struct(columns))
+        return columns
 
-    def _infer(self) -> StructType:
-        if not _has_files(self.spec.path):
+    def _evolve(self, columns: Columns, added: Columns, *, batch_id: int,
+                files: list[str]) -> None:
+        """Persist a grown schema and record what was added, from which files."""
+        self.state.save(to_struct(columns))
+        change = SchemaChange(
+            batch_id=batch_id,
+            added=tuple((name, type_.simpleString()) for name, type_ in added),
+            files=tuple(files),
+            at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        self.state.record(change)
+        self.result.schema_changes.append(change)
+
+    def _plan(self, files: list[str], batch_id: int, mode: str
+              ) -> tuple[BatchPlan[DataType], Census]:
+        """Census the batch's files and decide, before writing, what their columns do."""
+        spark = self.run.spark
+        covered = (self._sample_census is not None and self.spec.format == "json"
+                   and self._covered.issuperset(files))
+        census = (Census(self._sample_census.columns, files=files)  # type: ignore[union-attr]
+                  if covered else take_census(spark, self.spec, files))
+        if self._columns is None:  # nothing to infer from at the start: the first batch's files
+            self._columns = apply_hints(one_of_each_case(census.columns),
+                                        hint_columns(self.spec))
+            self.state.save(to_struct(self._columns))
+        hinted = {name.lower(): type_ for name, type_ in hint_columns(self.spec)}
+        found = [(name, hinted.get(name.lower(), type_)) for name, type_ in census.columns]
+        plan = plan_batch(self._columns, found, mode, rescue=self.spec.rescue_column is not None)
+        if plan.rejected:
+            holders = files_with(spark, self.spec, census, list(plan.rejected))
+            where = "; ".join(
+                f"'{name}' in {', '.join(holders[name]) or 'the batch files'}"
+                for name in plan.rejected
+            )
+            fix = ("add them to 'schema'" if self.spec.schema_ is not None
+                   else "declare them in schema_hints")
             raise TableRunError(
                 self.decl.name,
-                f"no files to infer the schema from in '{self.spec.path}'. Add files there, or "
-                "give the columns with schema='col TYPE, ...'",
+                f"new column(s) found with schema_evolution_mode='failOnNewColumns': {where}. "
+                f"Nothing of this micro-batch was written, and the table stays stopped until "
+                f"the schema has the columns ({fix}) or the file is removed",
             )
-        reader = self._configure(self.run.spark.read, None, inferring=True)
-        return reader.load(self.spec.path).schema  # type: ignore[no-any-return]
+        if plan.added:
+            holders = files_with(spark, self.spec, census, [n for n, _ in plan.added])
+            sources = sorted({uri for names in holders.values() for uri in names})
+            self._evolve(list(plan.columns), list(plan.added), batch_id=batch_id, files=sources)
+            self._columns = list(plan.columns)
+        return plan, census
 
     # -- incremental (Auto Loader semantics) ------------------------------------------------------
     def _incremental(self) -> None:
-        if not Path(self.spec.path).exists():
+        spark = self.run.spark
+        local = source.local_path(self.spec.path)
+        if local is not None and not local.exists() and not _is_glob(self.spec.path):
             raise TableRunError(
-                self.decl.name, f"source path '{self.spec.path}' does not exist; create it or "
-                "fix 'path'",
+                self.decl.name,
+                f"source path '{self.spec.path}' does not exist; create it or fix 'path'",
             )
-        reader = self._configure(self.run.spark.readStream, self._source_schema())
-        if self.spec.max_files_per_trigger is not None:
-            reader = reader.option("maxFilesPerTrigger", str(self.spec.max_files_per_trigger))
-        stream = add_metadata(reader.load(self.spec.path), self.spec)
+        self._sample_census: Census | None = None
+        needs_listing = (given_columns(self.spec) is None and self.state.load() is None) or (
+            not self.spec.include_existing_files
+            and not (self.checkpoint / source.EXISTING_FILES).exists())
+        listing = source.list_files(spark, self.spec) if needs_listing else []
+        columns, covered = self._start_schema(listing)
+        self._columns: Columns | None = columns
+        self._covered = covered
+        skip = (source.existing_files(self.checkpoint, listing)
+                if not self.spec.include_existing_files else frozenset())
+        stream = (
+            spark.readStream.format("text")
+            .options(**source.listing_options(self.spec))
+            .option("maxFilesPerTrigger", str(self.spec.files_per_trigger))
+            .load(self.spec.path)
+        )
         target = self.target
         app_id = self.txn_app_id(self.decl.name)
+        mode = self.spec.evolution_mode
 
-        def handle(batch: DataFrame, batch_id: int) -> None:
-            from pyspark.sql import Observation
-            from pyspark.sql import functions as F
+        def handle(_batch: DataFrame, batch_id: int) -> None:
+            files = [f for f in source.batch_files(self.checkpoint, batch_id) if f not in skip]
+            gone = source.missing(files)
+            if gone:
+                self._notes.append(f"skipped {len(gone)} file(s) removed before ingestion: "
+                                   + ", ".join(gone))
+                files = [f for f in files if f not in gone]
+            if not files:
+                return
+            plan, census = self._plan(files, batch_id, mode)
+            self._write(read_files(spark, self.spec, files, plan, census),
+                        lambda df: delta.append(df, target, txn=(app_id, batch_id)))
 
-            observation = Observation()
-            before = target.version()
-            delta.append(
-                batch.observe(observation, F.count(F.lit(1)).alias("rows")),
-                target,
-                txn=(app_id, batch_id),
-            )
-            written = delta.rows_written(target, before)
-            self.result.rows_in += int(observation.get.get("rows", 0) or 0)
-            self.result.rows_written += written
-
-        run_available_now(
-            stream,
-            checkpoint=self.checkpoint,
-            query_name=self.query_name,
-            handler=handle,
-        )
+        run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
+                          handler=handle)
         if self.result.rows_in == 0:
-            self.result.detail = "no new files"
+            self._notes.insert(0, "no new files")
 
-    # -- snapshot (materialized view over the files) ----------------------------------------------
-    def _snapshot(self) -> None:
-        files = _files_fingerprint(self.spec.path)
-        fingerprint = None if files is None else self.fingerprint({"files": files})
-        if self.up_to_date(fingerprint):
-            self.result.status = "up_to_date"
-            self.result.detail = "files unchanged since the last run"
-            return
-        if not _has_files(self.spec.path):
-            raise TableRunError(
-                self.decl.name, f"no files in '{self.spec.path}'; a snapshot needs source files",
-            )
+    def _write(self, df: DataFrame, write: object) -> None:
+        """Write ``df`` (``write`` appends or overwrites), counting rows in the same pass."""
         from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
-        reader = self._configure(self.run.spark.read, self.spec.schema_,
-                                 inferring=self.spec.schema_ is None)
-        df = add_metadata(reader.load(self.spec.path), self.spec)
+        rescued = self.spec.rescue_column
+        corrupt = self.spec.corrupt_record_column
+        counts = [F.count(F.lit(1)).alias("rows")]
+        if corrupt is not None:
+            counts.append(F.count(F.col(f"`{corrupt}`")).alias("malformed"))
+        if rescued is not None:
+            fitting = F.col(f"`{rescued}`").isNotNull()
+            if corrupt is not None:
+                fitting = fitting & F.col(f"`{corrupt}`").isNull()
+            counts.append(F.count_if(fitting).alias("rescued"))
         observation = Observation()
         target = self.target
         before = target.version()
-        delta.overwrite(df.observe(observation, F.count(F.lit(1)).alias("rows")), target)
-        self.result.rows_in = int(observation.get.get("rows", 0) or 0)
-        self.result.rows_written = delta.rows_written(target, before)
+        if write(df.observe(observation, *counts)) is False:  # type: ignore[operator]
+            self._notes.append("a micro-batch already written before an interruption was "
+                               "skipped")
+            return
+        seen = observation.get
+        self.result.rows_in += int(seen.get("rows", 0) or 0)
+        self.result.rows_malformed += int(seen.get("malformed", 0) or 0)
+        self.result.rows_rescued += int(seen.get("rescued", 0) or 0)
+        self.result.rows_written += delta.rows_written(target, before)
+
+    # -- snapshot (materialized view over the files) ----------------------------------------------
+    def _snapshot(self) -> None:
+        files_hash = _files_fingerprint(self.spec.path)
+        fingerprint = None if files_hash is None else self.fingerprint({"files": files_hash})
+        if self.up_to_date(fingerprint):
+            self.result.status = "up_to_date"
+            self._notes.append("files unchanged since the last run")
+            return
+        spark = self.run.spark
+        files = source.list_files(spark, self.spec)
+        if not files:
+            raise TableRunError(
+                self.decl.name, f"no files in '{self.spec.path}'; a snapshot needs source files",
+            )
+        census = take_census(spark, self.spec, files)
+        given = given_columns(self.spec)
+        columns = given if given is not None else apply_hints(
+            one_of_each_case(census.columns), hint_columns(self.spec))
+        if self.spec.format == "text":
+            columns = census.columns
+        plan = plan_batch(columns, census.columns, "none",
+                          rescue=self.spec.rescue_column is not None)
+        target = self.target
+        self._write(read_files(spark, self.spec, files, plan, census),
+                    lambda df: delta.overwrite(df, target) or True)
         self.remember(fingerprint)
 
+    # -- the run summary ---------------------------------------------------------------------------
+    def _summarise(self) -> None:
+        r = self.result
+        notes = list(self._notes)
+        if r.rows_malformed:
+            notes.append(f"{r.rows_malformed} malformed record(s) kept in "
+                         f"{self.spec.corrupt_record_column}")
+        if r.rows_rescued:
+            notes.append(f"{r.rows_rescued} row(s) with rescued data in "
+                         f"{self.spec.rescue_column}")
+        notes += [change.describe() for change in r.schema_changes]
+        r.detail = "; ".join(notes)
 
-def _local_path(path: str) -> Path | None:
-    if path.startswith("file:"):
-        return Path(urlparse(path).path)
-    if "://" in path:
-        return None
-    return Path(path)
 
-
-def _has_files(path: str) -> bool:
-    local = _local_path(path)
-    if local is None:
-        return True  # a remote store: let Spark tell
-    if local.is_file():
-        return True
-    if not local.is_dir():
-        return False
-    return any(not f.startswith((".", "_")) for _, _, files in os.walk(local) for f in files)
+def _is_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[{")
 
 
 def _files_fingerprint(path: str) -> str | None:
     """A hash of the files' names, sizes and modification times (None: cannot tell)."""
-    local = _local_path(path)
+    local = source.local_path(path)
     if local is None or not local.exists():
         return None
     digest = hashlib.sha256()

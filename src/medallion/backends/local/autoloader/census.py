@@ -1,0 +1,181 @@
+"""What columns the files of a micro-batch hold, found before anything is read or written.
+
+- JSON: one schema-inference pass over the files (Spark's own, case-sensitive so that ``amount``
+  and ``Amount`` are told apart); with ``infer_column_types=False`` every top-level column is a
+  string, nested objects included (as Auto Loader).
+- CSV: the header line of each file (files may differ: each is read by its own header); types
+  from Spark's inference per header when ``infer_column_types=True``.
+- Parquet, Avro, ORC: each file's own schema (its footer).
+
+The same census infers the schema of a new table (:func:`infer_columns`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from medallion.backends.local.autoloader.files import csv_header
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrameReader, SparkSession
+    from pyspark.sql.types import DataType, StructType
+
+    from medallion.specs.bronze import BronzeSpec
+
+#: Options that are about choosing files, not parsing them.
+_NOT_PARSING = {"pathglobfilter", "recursivefilelookup", "modifiedbefore", "modifiedafter"}
+
+
+@dataclass
+class Census:
+    """The columns found in some files.
+
+    Attributes:
+        columns: (name, Spark type) in the order first found.
+        headers: CSV only: each file's header.
+        file_schemas: Parquet/Avro/ORC only: each file's schema.
+    """
+
+    columns: list[tuple[str, DataType]]
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    file_schemas: dict[str, StructType] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def parse_options(spec: BronzeSpec) -> dict[str, str]:
+    """The spec's options that concern parsing (those passed to Spark's readers)."""
+    return {k: v for k, v in spec.options.items() if k.lower() not in _NOT_PARSING}
+
+
+@contextlib.contextmanager
+def case_sensitive(spark: SparkSession) -> Iterator[None]:
+    """Resolve column names case-sensitively for the block (then restore the setting)."""
+    key = "spark.sql.caseSensitive"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "true")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before or "false")
+
+
+def take_census(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
+    """The columns the files hold (see the module docstring for how, per format)."""
+    if spec.format == "json":
+        return _json(spark, spec, files)
+    if spec.format == "csv":
+        return _csv(spark, spec, files)
+    if spec.format == "text":
+        from pyspark.sql.types import StringType
+
+        return Census([("value", StringType())], files=files)
+    return _typed(spark, spec, files)
+
+
+def files_with(spark: SparkSession, spec: BronzeSpec, census: Census,
+               names: list[str]) -> dict[str, list[str]]:
+    """For each column name, the files of the census that hold it (for error messages)."""
+    found: dict[str, list[str]] = {name: [] for name in names}
+    for uri in census.files:
+        if spec.format == "csv":
+            columns = census.headers.get(uri, [])
+        elif spec.format == "json":
+            columns = [n for n, _ in _json(spark, spec, [uri]).columns]
+        else:
+            schema = census.file_schemas.get(uri)
+            columns = schema.fieldNames() if schema is not None else []
+        for name in names:
+            if name in columns:
+                found[name].append(uri)
+    return found
+
+
+# -- JSON --------------------------------------------------------------------------------------
+def _json(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
+    from pyspark.sql.types import StringType
+
+    reader = spark.read.options(**parse_options(spec))
+    if not spec.infer_column_types:
+        reader = reader.option("primitivesAsString", "true")
+    with case_sensitive(spark):
+        schema = reader.json(files).schema
+    corrupt = spec.corrupt_record_column
+    columns: list[tuple[str, DataType]] = []
+    for f in schema.fields:
+        if f.name == corrupt:
+            continue  # inference adds it when a line does not parse
+        columns.append((f.name, f.dataType if spec.infer_column_types else StringType()))
+    return Census(columns, files=files)
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+def _csv_reader(spark: SparkSession, spec: BronzeSpec) -> DataFrameReader:
+    return spark.read.options(**parse_options(spec))
+
+
+def _csv(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
+    from pyspark.sql.types import StringType
+
+    if (spec.option("header") or "false").lower() != "true":
+        reader = _csv_reader(spark, spec).option("inferSchema", _flag(spec.infer_column_types))
+        with case_sensitive(spark):
+            schema = reader.csv(files).schema
+        return Census([(f.name, f.dataType) for f in schema.fields], files=files)
+    headers = {uri: csv_header(uri, spec, spark) for uri in files}
+    types: dict[str, DataType] = {}
+    order: list[str] = []
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for uri, header in headers.items():
+        groups.setdefault(tuple(header), []).append(uri)
+        for name in header:
+            if name and name not in order:
+                order.append(name)
+    if spec.infer_column_types:
+        for header, group in groups.items():
+            reader = _csv_reader(spark, spec).option("inferSchema", "true")
+            with case_sensitive(spark):
+                inferred = reader.csv(group).schema
+            for name, f in zip(header, inferred.fields, strict=False):
+                prior = types.get(name)
+                types[name] = f.dataType if prior is None or prior == f.dataType else StringType()
+    columns = [(name, types.get(name, StringType())) for name in order]
+    return Census(columns, headers=headers, files=files)
+
+
+# -- Parquet / Avro / ORC ----------------------------------------------------------------------
+_SCHEMA_CACHE: dict[tuple[str, str, float], Any] = {}
+
+
+def _file_schema(spark: SparkSession, spec: BronzeSpec, uri: str) -> StructType:
+    import os
+
+    from medallion.backends.local.autoloader.files import local_path
+
+    local = local_path(uri)
+    stamp = os.stat(local).st_mtime if local is not None and local.exists() else 0.0
+    key = (spec.format, uri, stamp)
+    if key not in _SCHEMA_CACHE:
+        reader = spark.read.format(spec.format).options(**parse_options(spec))
+        with case_sensitive(spark):
+            _SCHEMA_CACHE[key] = reader.load(uri).schema
+    schema: StructType = _SCHEMA_CACHE[key]
+    return schema
+
+
+def _typed(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
+    schemas = {uri: _file_schema(spark, spec, uri) for uri in files}
+    columns: list[tuple[str, DataType]] = []
+    seen: set[str] = set()
+    for schema in schemas.values():
+        for f in schema.fields:
+            if f.name not in seen:
+                seen.add(f.name)
+                columns.append((f.name, f.dataType))
+    return Census(columns, file_schemas=schemas, files=files)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
