@@ -28,14 +28,15 @@ def test_add_new_columns_adds_once_per_name_and_rescues_case_variants() -> None:
     assert plan.columns == (("id", "string"), ("amount", "string"), ("discount", "string"))
     assert plan.added == (("discount", "string"),)
     assert (plan.unknown, plan.case_mismatch, plan.rejected) == ((), ("Amount", "DISCOUNT"), ())
-    assert plan.needs_row_rescue and plan.ignored == ()
+    assert plan.needs_row_rescue
+    assert plan.ignored == ()
 
 
 def test_rescue_keeps_the_schema() -> None:
     plan = plan_batch(SCHEMA, FOUND, "rescue", rescue=True)
     assert (plan.columns, plan.added) == (tuple(SCHEMA), ())
     assert (plan.unknown, plan.case_mismatch) == (("discount", "DISCOUNT"), ("Amount",))
-    assert plan.rescue_unknown and plan.rescue_case and plan.needs_row_rescue
+    assert (plan.rescue_unknown, plan.rescue_case, plan.needs_row_rescue) == (True, True, True)
 
 
 def test_fail_on_new_columns_names_them() -> None:
@@ -46,7 +47,7 @@ def test_fail_on_new_columns_names_them() -> None:
 
 def test_none_ignores_without_a_rescued_data_column() -> None:
     rescuing = plan_batch(SCHEMA, FOUND, "none", rescue=True)
-    assert rescuing.rescue_unknown and rescuing.needs_row_rescue
+    assert (rescuing.rescue_unknown, rescuing.needs_row_rescue) == (True, True)
     ignoring = plan_batch(SCHEMA, FOUND, "none", rescue=False)
     assert not ignoring.needs_row_rescue
     assert ignoring.ignored == ("discount", "DISCOUNT", "Amount")

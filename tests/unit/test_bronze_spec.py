@@ -76,9 +76,9 @@ def test_auto_loader_only_settings_rejected_on_batch_tables() -> None:
                    {"include_existing_files": False}):
         message = rejected(incremental=False, **fields)
         assert "only applies to incremental bronze tables (bronze_autoloader)" in message
-    with pytest.raises(SpecError, match="include_existing_files only applies"):
-        with medallion.Pipeline("p"):
-            medallion.bronze_batch(name="b", path="/x", include_existing_files=False)
+    with (pytest.raises(SpecError, match="include_existing_files only applies"),
+          medallion.Pipeline("p")):
+        medallion.bronze_batch(name="b", path="/x", include_existing_files=False)
 
 
 def test_text_format_has_a_fixed_schema() -> None:

@@ -1,5 +1,6 @@
-"""What a bronze table IS, for every backend: its Auto Loader reader settings and the columns it
-adds to the rows it reads (file metadata, ingestion time).
+"""What a bronze table IS, for every backend: its Auto Loader reader settings and metadata.
+
+The metadata columns are what bronze adds to the rows it reads (file metadata, ingestion time).
 
 :func:`autoloader_options` and :func:`autoloader_schema` are pure: they turn a
 :class:`~medallion.specs.bronze.BronzeSpec` into the ``cloudFiles`` stream a Databricks pipeline
@@ -29,8 +30,8 @@ def autoloader_options(spec: BronzeSpec) -> dict[str, str]:
 
     Example:
         >>> from medallion import BronzeSpec
-        >>> autoloader_options(BronzeSpec(name="b", path="/raw", format="json",
-        ...                               schema_hints="amount DOUBLE"))  # doctest: +NORMALIZE_WHITESPACE
+        >>> spec = BronzeSpec(name="b", path="/raw", format="json", schema_hints="amount DOUBLE")
+        >>> autoloader_options(spec)  # doctest: +NORMALIZE_WHITESPACE
         {'cloudFiles.format': 'json', 'cloudFiles.schemaEvolutionMode': 'addNewColumns',
          'cloudFiles.includeExistingFiles': 'true', 'cloudFiles.inferColumnTypes': 'false',
          'cloudFiles.schemaHints': '`amount` DOUBLE, `_corrupt_record` STRING',

@@ -232,11 +232,11 @@ class BronzeSpec(TableSpec):
                     "rename one of them"
                 )
             system[column.lower()] = what
-        for column in self.declared_columns:
-            if column.name.lower() in system:
+        for declared in self.declared_columns:
+            if declared.name.lower() in system:
                 raise ValueError(
-                    f"column {column.name!r} of the schema is also {system[column.name.lower()]}"
-                    "; rename one of them"
+                    f"column {declared.name!r} of the schema is also "
+                    f"{system[declared.name.lower()]}; rename one of them"
                 )
 
     # -- derived settings ---------------------------------------------------------------------

@@ -134,11 +134,11 @@ def _csv(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
             if name and name not in order:
                 order.append(name)
     if spec.infer_column_types:
-        for header, group in groups.items():
+        for names, group in groups.items():
             reader = _csv_reader(spark, spec).option("inferSchema", "true")
             with case_sensitive(spark):
                 inferred = reader.csv(group).schema
-            for name, f in zip(header, inferred.fields, strict=False):
+            for name, f in zip(names, inferred.fields, strict=False):
                 prior = types.get(name)
                 types[name] = f.dataType if prior is None or prior == f.dataType else StringType()
     columns = [(name, types.get(name, StringType())) for name in order]

@@ -44,8 +44,9 @@ def to_struct(columns: Columns) -> StructType:
 
 
 def one_of_each_case(columns: Columns) -> Columns:
-    """Keep one of columns whose names differ only by case: the all-lowercase one, else the
-    first (a Delta table cannot hold both; the others' values are rescued as case mismatches).
+    """Keep one of columns whose names differ only by case: the lowercase one, else the first.
+
+    A Delta table cannot hold both; the others' values are rescued as case mismatches.
 
     Example:
         >>> one_of_each_case([("Amount", "string"), ("amount", "string"), ("ID", "int")])

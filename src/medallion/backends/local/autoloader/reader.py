@@ -73,12 +73,14 @@ def _source(df: DataFrame, spec: BronzeSpec, *columns: Column | str) -> DataFram
 
 def _finish(df: DataFrame, spec: BronzeSpec, data: list[Column], rescued: Column,
             corrupt: Column | None) -> DataFrame:
+    from pyspark.sql import functions as F
+
     out = list(data)
     if spec.rescue_column is not None:
         out.append(rescued.alias(spec.rescue_column))
     if spec.corrupt_record_column is not None and corrupt is not None:
         out.append(corrupt.alias(spec.corrupt_record_column))
-    out += [_q(name) for name in spec.metadata_columns]
+    out += [F.col(_q(name)) for name in spec.metadata_columns]
     return df.select(*out)
 
 
@@ -153,7 +155,7 @@ def _csv_group(spark: SparkSession, spec: BronzeSpec, header: list[str], files: 
               .option("enforceSchema", "true"))
     src = _source(reader.csv(files), spec, *positions, _q(corrupt))
     bad = F.col(_q(corrupt)).isNotNull()
-    index = {}
+    index: dict[str, int] = {}
     for i, name in enumerate(header):
         index.setdefault(name, i)
     data: list[Column] = []

@@ -18,7 +18,7 @@ plain cast would fail the whole job).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
@@ -35,7 +35,7 @@ def typed(value: Column, type_: DataType) -> Column:
     if isinstance(type_, StringType):
         return value
     if isinstance(type_, StructType | ArrayType | MapType):
-        return F.from_json(value, type_)
+        return F.from_json(value, cast(Any, type_))  # any DataType; the stub lists fewer
     return value.try_cast(type_)
 
 
@@ -81,9 +81,9 @@ def json_record(
         rescue_case: Rescue fields named like a schema column but for the case.
     """
     from pyspark.sql import functions as F
-    from pyspark.sql.types import MapType, StringType
+    from pyspark.sql.types import StringType
 
-    fields = F.from_json(raw, MapType(StringType(), StringType()), options)
+    fields = F.from_json(raw, "map<string,string>", options)
     values: dict[str, Column] = {}
     misfits: list[Column] = []
     for name, type_ in columns:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,10 +21,10 @@ from medallion.backends.local.autoloader import files as source
 from medallion.backends.local.autoloader.census import Census, files_with, take_census
 from medallion.backends.local.autoloader.columns import (
     Columns,
-    one_of_each_case,
     from_struct,
     given_columns,
     hint_columns,
+    one_of_each_case,
     to_struct,
 )
 from medallion.backends.local.autoloader.evolution import (
@@ -34,10 +35,12 @@ from medallion.backends.local.autoloader.evolution import (
 )
 from medallion.backends.local.autoloader.reader import read_files
 from medallion.backends.local.autoloader.state import SchemaState
+from medallion.backends.local.context import RunContext
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.result import SchemaChange
 from medallion.backends.local.streaming import run_available_now
 from medallion.errors import TableRunError
+from medallion.pipeline import Declaration
 from medallion.specs.bronze import BronzeSpec
 
 if TYPE_CHECKING:
@@ -55,9 +58,17 @@ class BronzeFlow(Flow):
     spec_type = BronzeSpec
     spec: BronzeSpec
 
+    def __init__(self, run: RunContext, decl: Declaration) -> None:
+        super().__init__(run, decl)
+        self._notes: list[str] = []
+        #: The schema in effect (None until there is a file to infer it from).
+        self._columns: Columns | None = None
+        #: The census the schema was inferred from in this run, and its files.
+        self._sample: Census | None = None
+        self._sampled: frozenset[str] = frozenset()
+
     def process(self) -> None:
         """Land the files: as a stream when incremental, else as a snapshot."""
-        self._notes: list[str] = []
         if self.spec.incremental:
             self._incremental()
         else:
@@ -70,55 +81,58 @@ class BronzeFlow(Flow):
         return SchemaState(self.run.warehouse.schema_state(self.run.schema, self.decl.name))
 
     # -- the schema in effect ----------------------------------------------------------------
-    def _start_schema(self, files: list[str]) -> tuple[Columns | None, set[str]]:
-        """The schema at the start of a run, and the files whose columns it already reflects.
+    def _start_schema(self, files: list[str]) -> None:
+        """Set the schema at the start of a run.
 
         Declared: the spec's ``schema``. Else the persisted one (plus hinted columns added
-        since). Else inferred now from the oldest files and persisted; None when there are no
-        files yet (the first micro-batch infers it then).
+        since). Else inferred now from the oldest files and persisted; left unset when there
+        are no files yet (the first micro-batch's files are inferred from then).
         """
         given = given_columns(self.spec)
         if given is not None:
-            return given, set()
+            self._columns = given
+            return
         persisted = self.state.load()
-        hints = hint_columns(self.spec)
         if persisted is not None:
-            columns = from_struct(persisted)
-            hinted = apply_hints(columns, hints)
-            changed = changed_types(columns, hinted)
-            if changed:
-                name, old, new = changed[0]
-                raise TableRunError(
-                    self.decl.name,
-                    f"schema_hints change column '{name}' from {old.simpleString().upper()} to "
-                    f"{new.simpleString().upper()}, but rows were already ingested as "
-                    f"{old.simpleString().upper()}. Run a full refresh of '{self.decl.name}' "
-                    "to re-ingest with the new type, or remove the hint",
-                )
-            if len(hinted) > len(columns):
-                added = hinted[len(columns):]
-                self._evolve(hinted, added, batch_id=-1, files=[])
-            return hinted, set()
+            self._columns = self._with_hints(from_struct(persisted))
+            return
         if self.spec.format == "text":
-            return None, set()
+            return
         sample = source.sample_for_inference(files, INFERENCE_MAX_FILES, INFERENCE_MAX_BYTES)
-        if not sample:
-            if self.spec.include_existing_files:
-                raise TableRunError(
-                    self.decl.name,
-                    f"no files to infer the schema from in '{self.spec.path}'. Add files there, "
-                    "or give the columns with schema='col TYPE, ...'",
-                )
-            return None, set()
-        columns = self._infer(sample)
-        return columns, set(sample)
+        if sample:
+            self._sample = take_census(self.run.spark, self.spec, sample)
+            self._sampled = frozenset(sample)
+            self._adopt(self._sample)
+        elif self.spec.include_existing_files:
+            raise TableRunError(
+                self.decl.name,
+                f"no files to infer the schema from in '{self.spec.path}'. Add files there, "
+                "or give the columns with schema='col TYPE, ...'",
+            )
 
-    def _infer(self, files: list[str]) -> Columns:
-        census = take_census(self.run.spark, self.spec, files)
-        self._sample_census = census
+    def _adopt(self, census: Census) -> Columns:
+        """Make the census's columns (one per name, hints applied) the persisted schema."""
         columns = apply_hints(one_of_each_case(census.columns), hint_columns(self.spec))
         self.state.save(to_struct(columns))
+        self._columns = columns
         return columns
+
+    def _with_hints(self, columns: Columns) -> Columns:
+        """The persisted schema plus hinted columns declared since (a type change is refused)."""
+        hinted = apply_hints(columns, hint_columns(self.spec))
+        changed = changed_types(columns, hinted)
+        if changed:
+            name, old, new = changed[0]
+            raise TableRunError(
+                self.decl.name,
+                f"schema_hints change column '{name}' from {old.simpleString().upper()} to "
+                f"{new.simpleString().upper()}, but rows were already ingested as "
+                f"{old.simpleString().upper()}. Run a full refresh of '{self.decl.name}' to "
+                "re-ingest with the new type, or remove the hint",
+            )
+        if len(hinted) > len(columns):
+            self._evolve(hinted, hinted[len(columns):], batch_id=-1, files=[])
+        return hinted
 
     def _evolve(self, columns: Columns, added: Columns, *, batch_id: int,
                 files: list[str]) -> None:
@@ -132,22 +146,21 @@ class BronzeFlow(Flow):
         )
         self.state.record(change)
         self.result.schema_changes.append(change)
+        self._columns = list(columns)
 
-    def _plan(self, files: list[str], batch_id: int, mode: str
-              ) -> tuple[BatchPlan[DataType], Census]:
+    def _plan(self, files: list[str], batch_id: int) -> tuple[BatchPlan[DataType], Census]:
         """Census the batch's files and decide, before writing, what their columns do."""
         spark = self.run.spark
-        covered = (self._sample_census is not None and self.spec.format == "json"
-                   and self._covered.issuperset(files))
-        census = (Census(self._sample_census.columns, files=files)  # type: ignore[union-attr]
-                  if covered else take_census(spark, self.spec, files))
-        if self._columns is None:  # nothing to infer from at the start: the first batch's files
-            self._columns = apply_hints(one_of_each_case(census.columns),
-                                        hint_columns(self.spec))
-            self.state.save(to_struct(self._columns))
+        if (self._sample is not None and self.spec.format == "json"
+                and self._sampled.issuperset(files)):
+            census = Census(self._sample.columns, files=files)  # inferred from these already
+        else:
+            census = take_census(spark, self.spec, files)
+        columns = self._columns if self._columns is not None else self._adopt(census)
         hinted = {name.lower(): type_ for name, type_ in hint_columns(self.spec)}
         found = [(name, hinted.get(name.lower(), type_)) for name, type_ in census.columns]
-        plan = plan_batch(self._columns, found, mode, rescue=self.spec.rescue_column is not None)
+        plan = plan_batch(columns, found, self.spec.evolution_mode,
+                          rescue=self.spec.rescue_column is not None)
         if plan.rejected:
             holders = files_with(spark, self.spec, census, list(plan.rejected))
             where = "; ".join(
@@ -166,7 +179,6 @@ class BronzeFlow(Flow):
             holders = files_with(spark, self.spec, census, [n for n, _ in plan.added])
             sources = sorted({uri for names in holders.values() for uri in names})
             self._evolve(list(plan.columns), list(plan.added), batch_id=batch_id, files=sources)
-            self._columns = list(plan.columns)
         return plan, census
 
     # -- incremental (Auto Loader semantics) ------------------------------------------------------
@@ -178,14 +190,11 @@ class BronzeFlow(Flow):
                 self.decl.name,
                 f"source path '{self.spec.path}' does not exist; create it or fix 'path'",
             )
-        self._sample_census: Census | None = None
+        first_start = not (self.checkpoint / source.EXISTING_FILES).exists()
         needs_listing = (given_columns(self.spec) is None and self.state.load() is None) or (
-            not self.spec.include_existing_files
-            and not (self.checkpoint / source.EXISTING_FILES).exists())
+            not self.spec.include_existing_files and first_start)
         listing = source.list_files(spark, self.spec) if needs_listing else []
-        columns, covered = self._start_schema(listing)
-        self._columns: Columns | None = columns
-        self._covered = covered
+        self._start_schema(listing)
         skip = (source.existing_files(self.checkpoint, listing)
                 if not self.spec.include_existing_files else frozenset())
         stream = (
@@ -196,7 +205,6 @@ class BronzeFlow(Flow):
         )
         target = self.target
         app_id = self.txn_app_id(self.decl.name)
-        mode = self.spec.evolution_mode
 
         def handle(_batch: DataFrame, batch_id: int) -> None:
             files = [f for f in source.batch_files(self.checkpoint, batch_id) if f not in skip]
@@ -207,17 +215,17 @@ class BronzeFlow(Flow):
                 files = [f for f in files if f not in gone]
             if not files:
                 return
-            plan, census = self._plan(files, batch_id, mode)
-            self._write(read_files(spark, self.spec, files, plan, census),
-                        lambda df: delta.append(df, target, txn=(app_id, batch_id)))
+            plan, census = self._plan(files, batch_id)
+            rows = read_files(spark, self.spec, files, plan, census)
+            self._write(rows, lambda df: delta.append(df, target, txn=(app_id, batch_id)))
 
         run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
                           handler=handle)
-        if self.result.rows_in == 0:
-            self._notes.insert(0, "no new files")
+        if self.result.rows_in == 0 and not self._notes:
+            self._notes.append("no new files")
 
-    def _write(self, df: DataFrame, write: object) -> None:
-        """Write ``df`` (``write`` appends or overwrites), counting rows in the same pass."""
+    def _write(self, df: DataFrame, write: Callable[[DataFrame], bool]) -> None:
+        """Write ``df`` with ``write`` (False: Delta skipped it), counting rows in one pass."""
         from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
@@ -234,7 +242,7 @@ class BronzeFlow(Flow):
         observation = Observation()
         target = self.target
         before = target.version()
-        if write(df.observe(observation, *counts)) is False:  # type: ignore[operator]
+        if not write(df.observe(observation, *counts)):
             self._notes.append("a micro-batch already written before an interruption was "
                                "skipped")
             return
@@ -262,13 +270,15 @@ class BronzeFlow(Flow):
         given = given_columns(self.spec)
         columns = given if given is not None else apply_hints(
             one_of_each_case(census.columns), hint_columns(self.spec))
-        if self.spec.format == "text":
-            columns = census.columns
         plan = plan_batch(columns, census.columns, "none",
                           rescue=self.spec.rescue_column is not None)
         target = self.target
-        self._write(read_files(spark, self.spec, files, plan, census),
-                    lambda df: delta.overwrite(df, target) or True)
+
+        def replace(df: DataFrame) -> bool:
+            delta.overwrite(df, target)
+            return True
+
+        self._write(read_files(spark, self.spec, files, plan, census), replace)
         self.remember(fingerprint)
 
     # -- the run summary ---------------------------------------------------------------------------
