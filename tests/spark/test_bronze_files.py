@@ -39,6 +39,8 @@ def test_backlog_commits_and_existing_files(raw: Path, run_pipeline: Any,
                                     max_files_per_trigger=1)
         medallion.bronze_autoloader(name="bronze_new_only", path=str(folder),
                                     include_existing_files=False)
+        medallion.bronze_autoloader(name="bronze_lines", path=str(folder), format="text",
+                                    metadata_columns={"file": "file_name"})
     first = run_pipeline(p)
     # one Delta commit per file of the backlog, in arrival order
     assert history(spark, "bronze_backlog") == [
@@ -49,6 +51,12 @@ def test_backlog_commits_and_existing_files(raw: Path, run_pipeline: Any,
     assert (first["bronze_new_only"].rows_written, first["bronze_new_only"].detail) == (
         0, "no new files")
     assert not (first.warehouse / "medallion_db" / "bronze_new_only").exists()
+
+    # text: each line as it is, no rescue or corrupt column
+    lines = first.read("bronze_lines")
+    assert lines.columns == ["value", "file"]
+    assert sorted(map(tuple, lines.collect())) == sorted(
+        (json.dumps({"id": 10 * n + k}), f"e{n}.json") for n in range(3) for k in (1, 2))
 
     land(folder, "e3.json", [31], 1_700_000_010)
     second = run_pipeline(p)

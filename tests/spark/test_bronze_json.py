@@ -48,7 +48,10 @@ def test_json_rescue_and_malformed_per_mode(raw: Path, run_pipeline: Any,
                                     infer_column_types=True)
         medallion.bronze_batch(name="bronze_snapshot", path=folder,
                                schema="id BIGINT, amount DOUBLE")
-    result = run_pipeline(p)
+        medallion.bronze_autoloader(name="bronze_failfast", path=folder,
+                                    schema="id BIGINT, amount DOUBLE, status STRING",
+                                    options={"mode": "FAILFAST"})
+    result = run_pipeline(p, raise_on_failure=False)
 
     # rescue: every field that does not fit is rescued with the file; malformed lines are kept
     expected = spark.createDataFrame([
@@ -115,11 +118,21 @@ def test_json_rescue_and_malformed_per_mode(raw: Path, run_pipeline: Any,
     assert_df_equality(result.read("bronze_snapshot"), expected, ignore_row_order=True,
                        ignore_nullable=True)
 
+    # FAILFAST: the first malformed record fails the table, which stays unwritten
+    failfast = result["bronze_failfast"]
+    assert failfast.status == "failed"
+    assert str(failfast.error) == (
+        f"Table 'bronze_failfast' failed: a malformed record in {fp} with option "
+        "mode='FAILFAST'; nothing of these files was written. Fix or remove the file, or drop "
+        "the option to keep malformed records in _corrupt_record")
+    assert result.read("bronze_failfast").count() == 0
+
     # a rerun without new files writes nothing and says so
-    again = run_pipeline(p)
+    again = run_pipeline(p, raise_on_failure=False)
     assert [(n, t.rows_written, t.detail) for n, t in again.tables.items()] == [
         ("bronze_rescue", 0, "no new files"),
         ("bronze_none", 0, "no new files"),
         ("bronze_inferred", 0, "no new files"),
         ("bronze_snapshot", 0, "files unchanged since the last run"),
+        ("bronze_failfast", 0, ""),
     ]

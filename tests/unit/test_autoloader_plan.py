@@ -107,3 +107,21 @@ def test_csv_header_and_sampling(tmp_path: Path) -> None:
     small = [path.as_uri()] * 5
     assert sample_for_inference(small, max_files=3, max_bytes=10**9) == small[:3]
     assert sample_for_inference(small, max_files=9, max_bytes=30) == small[:1]
+
+
+def test_small_json_batches_are_censused_without_spark(tmp_path: Path) -> None:
+    from medallion.backends.local.autoloader.census import small_json_keys
+
+    spec = BronzeSpec(name="b", path=str(tmp_path))
+    a = tmp_path / "a.json"
+    a.write_text('{"id": 1, "b": {"x": 1}}\n\n{"Id": 2, "c": null}\nnot json\n')
+    assert small_json_keys(spec, [a.as_uri()]) == ["Id", "b", "c", "id"]
+    # a line Spark may accept but Python cannot parse, or an array of records: ask Spark
+    quoted = tmp_path / "q.json"
+    quoted.write_text("{'id': 1}\n")
+    assert small_json_keys(spec, [a.as_uri(), quoted.as_uri()]) is None
+    array = tmp_path / "r.json"
+    array.write_text('[{"id": 1}, {"z": 2}]\n')
+    assert small_json_keys(spec, [array.as_uri()]) is None
+    multi = BronzeSpec(name="b", path=str(tmp_path), options={"multiLine": "true"})
+    assert small_json_keys(multi, [a.as_uri()]) is None

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from medallion.backends.local.autoloader.files import csv_header
+from medallion.backends.local.autoloader.files import csv_header, local_path
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrameReader, SparkSession
@@ -45,9 +45,14 @@ class Census:
     files: list[str] = field(default_factory=list)
 
 
-def parse_options(spec: BronzeSpec) -> dict[str, str]:
-    """The spec's options that concern parsing (those passed to Spark's readers)."""
-    return {k: v for k, v in spec.options.items() if k.lower() not in _NOT_PARSING}
+def parse_options(spec: BronzeSpec, *, inferring: bool = False) -> dict[str, str]:
+    """The spec's options that concern parsing (those passed to Spark's readers).
+
+    Inference always reads permissively: a malformed record is the reader's business (kept, or
+    failing the run under ``mode=FAILFAST``), not a reason to fail finding the columns.
+    """
+    skip = _NOT_PARSING | ({"mode"} if inferring else set())
+    return {k: v for k, v in spec.options.items() if k.lower() not in skip}
 
 
 @contextlib.contextmanager
@@ -94,10 +99,18 @@ def files_with(spark: SparkSession, spec: BronzeSpec, census: Census,
 
 
 # -- JSON --------------------------------------------------------------------------------------
+#: Up to this many bytes of local JSON lines, the keys are read on the driver (no Spark job).
+SMALL_BATCH_BYTES = 16 * 1024 * 1024
+
+
 def _json(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
     from pyspark.sql.types import StringType
 
-    reader = spark.read.options(**parse_options(spec))
+    if not spec.infer_column_types:
+        keys = small_json_keys(spec, files)
+        if keys is not None:
+            return Census([(name, StringType()) for name in keys], files=files)
+    reader = spark.read.options(**parse_options(spec, inferring=True))
     if not spec.infer_column_types:
         reader = reader.option("primitivesAsString", "true")
     with case_sensitive(spark):
@@ -111,9 +124,49 @@ def _json(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
     return Census(columns, files=files)
 
 
+def small_json_keys(spec: BronzeSpec, files: list[str]) -> list[str] | None:
+    """The top-level keys of a few small local JSON-lines files, read without Spark.
+
+    Only when every non-blank line is a JSON object that Python's parser reads as Spark's would;
+    otherwise (a remote store, a large batch, ``multiLine``, a line Python cannot parse) None,
+    and Spark's inference decides. Keys are sorted, as Spark's inference sorts them.
+    """
+    import json
+
+    if (spec.option("multiLine") or "false").lower() == "true":
+        return None
+    paths = [local_path(uri) for uri in files]
+    if any(p is None for p in paths):
+        return None
+    try:
+        if sum(p.stat().st_size for p in paths if p is not None) > SMALL_BATCH_BYTES:
+            return None
+        keys: set[str] = set()
+        for path in paths:
+            assert path is not None
+            with path.open(encoding="utf-8") as lines:
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        if line.lstrip().startswith("{"):
+                            return None  # maybe JSON Spark accepts (comments, quotes...)
+                        continue  # not an object at all: a malformed record for Spark too
+                    if isinstance(record, dict):
+                        keys.update(record)
+                    elif isinstance(record, list):
+                        return None  # Spark reads an array of objects as several records
+    except (OSError, UnicodeDecodeError):
+        return None
+    keys.discard(spec.corrupt_record_column or "")
+    return sorted(keys)
+
+
 # -- CSV ---------------------------------------------------------------------------------------
 def _csv_reader(spark: SparkSession, spec: BronzeSpec) -> DataFrameReader:
-    return spark.read.options(**parse_options(spec))
+    return spark.read.options(**parse_options(spec, inferring=True))
 
 
 def _csv(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
@@ -152,13 +205,11 @@ _SCHEMA_CACHE: dict[tuple[str, str, float], Any] = {}
 def _file_schema(spark: SparkSession, spec: BronzeSpec, uri: str) -> StructType:
     import os
 
-    from medallion.backends.local.autoloader.files import local_path
-
     local = local_path(uri)
     stamp = os.stat(local).st_mtime if local is not None and local.exists() else 0.0
     key = (spec.format, uri, stamp)
     if key not in _SCHEMA_CACHE:
-        reader = spark.read.format(spec.format).options(**parse_options(spec))
+        reader = spark.read.format(spec.format).options(**parse_options(spec, inferring=True))
         with case_sensitive(spark):
             _SCHEMA_CACHE[key] = reader.load(uri).schema
     schema: StructType = _SCHEMA_CACHE[key]

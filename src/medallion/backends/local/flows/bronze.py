@@ -217,7 +217,10 @@ class BronzeFlow(Flow):
                 return
             plan, census = self._plan(files, batch_id)
             rows = read_files(spark, self.spec, files, plan, census)
-            self._write(rows, lambda df: delta.append(df, target, txn=(app_id, batch_id)))
+            try:
+                self._write(rows, lambda df: delta.append(df, target, txn=(app_id, batch_id)))
+            except Exception as exc:
+                raise self._failfast(exc, files) from exc
 
         run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
                           handler=handle)
@@ -252,6 +255,17 @@ class BronzeFlow(Flow):
         self.result.rows_rescued += int(seen.get("rescued", 0) or 0)
         self.result.rows_written += delta.rows_written(target, before)
 
+    def _failfast(self, exc: Exception, files: list[str]) -> Exception:
+        """A malformed record under ``mode=FAILFAST`` as a readable error (others unchanged)."""
+        if "Malformed records are detected in record parsing" not in str(exc):
+            return exc
+        return TableRunError(
+            self.decl.name,
+            f"a malformed record in {', '.join(files)} with option mode='FAILFAST'; nothing "
+            "of these files was written. Fix or remove the file, or drop the option to keep "
+            f"malformed records in {self.spec.corrupt_record_column or '_corrupt_record'}",
+        )
+
     # -- snapshot (materialized view over the files) ----------------------------------------------
     def _snapshot(self) -> None:
         files_hash = _files_fingerprint(self.spec.path)
@@ -278,7 +292,10 @@ class BronzeFlow(Flow):
             delta.overwrite(df, target)
             return True
 
-        self._write(read_files(spark, self.spec, files, plan, census), replace)
+        try:
+            self._write(read_files(spark, self.spec, files, plan, census), replace)
+        except Exception as exc:
+            raise self._failfast(exc, files) from exc
         self.remember(fingerprint)
 
     # -- the run summary ---------------------------------------------------------------------------
