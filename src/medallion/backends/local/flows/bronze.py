@@ -69,10 +69,21 @@ class BronzeFlow(Flow):
 
     def process(self) -> None:
         """Land the files: as a stream when incremental, else as a snapshot."""
-        if self.spec.incremental:
-            self._incremental()
-        else:
-            self._snapshot()
+        try:
+            if self.spec.incremental:
+                self._incremental()
+            else:
+                self._snapshot()
+        except Exception as exc:
+            text = str(exc).lower()
+            if self.spec.format == "avro" and "avro" in text and "data source" in text:
+                raise TableRunError(
+                    self.decl.name,
+                    "format='avro' needs Spark's Avro module, which this session does not "
+                    "have: start it with spark.jars.packages including "
+                    "org.apache.spark:spark-avro_2.13:<your Spark version>",
+                ) from exc
+            raise
         self._summarise()
 
     @property
@@ -113,9 +124,26 @@ class BronzeFlow(Flow):
     def _adopt(self, census: Census) -> Columns:
         """Make the census's columns (one per name, hints applied) the persisted schema."""
         columns = apply_hints(one_of_each_case(census.columns), hint_columns(self.spec))
+        self._check_names(columns, census.files)
         self.state.save(to_struct(columns))
         self._columns = columns
         return columns
+
+    def _check_names(self, columns: Columns, files: list[str]) -> None:
+        """The files' columns must not take the name of a column bronze adds."""
+        spec = self.spec
+        added = {name.lower(): f"metadata column '{name}'" for name in spec.metadata_columns}
+        for name, what in ((spec.rescue_column, "rescued_data_column"),
+                           (spec.corrupt_record_column, "the corrupt record column")):
+            if name is not None:
+                added[name.lower()] = f"{what} '{name}'"
+        for name, _ in columns:
+            if name.lower() in added:
+                raise TableRunError(
+                    self.decl.name,
+                    f"the files have a column '{name}' (in {', '.join(files[:3])}), which is "
+                    f"also the name of {added[name.lower()]}; rename that one in the spec",
+                )
 
     def _with_hints(self, columns: Columns) -> Columns:
         """The persisted schema plus hinted columns declared since (a type change is refused)."""
@@ -176,6 +204,7 @@ class BronzeFlow(Flow):
                 f"the schema has the columns ({fix}) or the file is removed",
             )
         if plan.added:
+            self._check_names(list(plan.added), files)
             holders = files_with(spark, self.spec, census, [n for n, _ in plan.added])
             sources = sorted({uri for names in holders.values() for uri in names})
             self._evolve(list(plan.columns), list(plan.added), batch_id=batch_id, files=sources)
