@@ -10,6 +10,7 @@ import pytest
 from chispa import assert_df_equality
 
 import medallion
+from medallion.backends.local.warehouse import Warehouse
 from tests.spark.conftest import write_json_lines
 
 pytestmark = pytest.mark.spark
@@ -125,7 +126,7 @@ def test_json_rescue_and_malformed_per_mode(raw: Path, run_pipeline: Any,
         f"Table 'bronze_failfast' failed: a malformed record in {fp} with option "
         "mode='FAILFAST'; nothing of these files was written. Fix or remove the file, or drop "
         "the option to keep malformed records in _corrupt_record")
-    assert not (result.warehouse / "medallion_db" / "bronze_failfast" / "_delta_log").exists()
+    assert not Warehouse(result.warehouse).exists("medallion_db", "bronze_failfast")
 
     # a rerun without new files writes nothing and says so
     again = run_pipeline(p, raise_on_failure=False)
