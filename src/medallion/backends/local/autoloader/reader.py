@@ -23,6 +23,7 @@ from medallion.backends.local.autoloader.census import Census, parse_options
 from medallion.backends.local.autoloader.evolution import BatchPlan
 from medallion.backends.local.autoloader.rescue import (
     fits,
+    flagged_json_record,
     json_record,
     rescued_struct,
     typed,
@@ -123,7 +124,8 @@ def _json(spark: SparkSession, spec: BronzeSpec, files: list[str],
     src = _source(spark.read.schema(schema).options(**options).json(files), spec,
                   *[_q(n) for n, _ in columns], _q(corrupt))
     flagged = F.col(_q(corrupt)).isNotNull()
-    values, rescued, bad = record(F.col(_q(corrupt)), F.col(_FILE))
+    rec = flagged_json_record(F.col(_q(corrupt)), columns, F.col(_FILE), rescue=rescue)
+    values, rescued, bad = rec.values, rec.rescued, rec.corrupt
     data = [F.when(flagged, values[n]).otherwise(F.col(_q(n))).alias(n) for n, _ in columns]
     return _finish(src, spec, data, F.when(flagged, rescued), F.when(flagged, bad))
 

@@ -120,6 +120,58 @@ def json_record(
     return Record(values, rescued, F.when(malformed, raw))
 
 
+def flagged_json_record(
+    raw: Column,
+    columns: list[tuple[str, DataType]],
+    file_path: Column,
+    *,
+    rescue: bool,
+) -> Record:
+    """Like :func:`json_record`, for a record Spark's JSON reader rejected, without from_json.
+
+    Built only from expressions Spark compiles: a projection holding ``from_json`` or a lambda
+    is not compiled by whole-stage code generation, and then every row pays for interpretation,
+    not just the rejected ones. The census has already ruled out fields the schema lacks in
+    these files, so only values that do not fit their column and malformed records are left.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    keys = F.json_object_keys(raw)  # NULL when the text is not one JSON object
+    malformed = keys.isNull()
+    values: dict[str, Column] = {}
+    misfits: list[tuple[str, Column]] = []
+    for name, type_ in columns:
+        path = _json_path(name)
+        text = (F.get_json_object(raw, path) if path is not None
+                else F.try_element_at(F.from_json(raw, "map<string,string>"), F.lit(name)))
+        value = typed(text, type_)
+        values[name] = value
+        if not isinstance(type_, StringType):
+            misfits.append((name, ~fits(text, value, type_)))
+    any_misfit = F.lit(False)
+    for _name, misfit in misfits:
+        any_misfit = any_misfit | misfit
+    if not rescue:
+        return Record(values, F.lit(None).cast("string"),
+                      F.when(malformed | any_misfit, raw))
+    originals = [  # the original JSON value, its type kept (a string stays quoted)
+        F.when(misfit, F.try_variant_get(F.try_parse_json(raw), path, "variant")).alias(name)
+        for name, misfit in misfits if (path := _json_path(name)) is not None
+    ]
+    body = F.to_json(F.struct(*originals, file_path.alias(FILE_PATH_KEY)))
+    rescued = (F.when(malformed, F.to_json(F.struct(file_path.alias(FILE_PATH_KEY))))
+               .when(any_misfit, body))
+    return Record(values, rescued, F.when(malformed, raw))
+
+
+def _json_path(name: str) -> str | None:
+    """``$['name']`` for get_json_object, None when the name cannot be quoted that way."""
+    if any(ch in name for ch in "'[]\\"):
+        return None
+    return f"$['{name}']"
+
+
 def rescued_struct(entries: list[tuple[str, Column, Column]], file_path: Column) -> Column:
     """The rescued data JSON from fixed candidate fields: (name, value, rescue it?).
 
