@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", nargs="*", metavar="TABLE", default=None,
                      help="reset these tables (all when none is named) before running")
 
+    quality = sub.add_parser("quality", help="data-quality summary from the event log")
+    _warehouse_option(quality)
+    quality.add_argument("--schema", default="medallion_db", help="schema of the event log")
+    quality.add_argument("--pipeline", default=None, help="only this pipeline")
+    quality.add_argument("--all-updates", action="store_true",
+                         help="every update, not only the latest of each pipeline")
+
     validate = sub.add_parser("validate", help="check a pipeline's definitions without Spark")
     validate.add_argument("pipeline", help="Python file declaring the tables")
     _conf_option(validate)
@@ -85,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "quality":
+            return _quality(args)
         return _validate(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -113,12 +122,26 @@ def _print_table(table: TableResult) -> None:
     print(table.line(), flush=True)
 
 
+def quality_lines(result: RunResult) -> list[str]:
+    """The run's data-quality summary: one line per table and rule."""
+    lines = []
+    for table in result.tables.values():
+        for e in table.expectations:
+            lines.append(
+                f"  {table.name + '.' + e.name:<40} {e.action:<5} passed {e.passed:>10,}  "
+                f"failed {e.failed:>9,}  pass rate {e.pass_rate:7.2%}"
+            )
+    return ["data quality:", *lines] if lines else []
+
+
 def _finish(result: RunResult) -> int:
     for table in result.tables.values():
         if table.error is not None:
             print(f"  {table.name}: {table.error}")
         elif table.detail:
             print(f"  {table.name}: {table.detail}")
+    for line in quality_lines(result):
+        print(line)
     verdict = "succeeded" if result.ok else f"FAILED ({len(result.failed)} table(s) failed)"
     print(f"pipeline '{result.pipeline}' {verdict} in {result.seconds:.1f}s; "
           f"tables in {result.warehouse} (schema {result.schema})")
@@ -153,6 +176,37 @@ def _run(args: argparse.Namespace) -> int:
     if isinstance(refresh, list):
         pipeline.check_table_names(refresh)
     return _execute(pipeline, args, refresh)
+
+
+def _quality(args: argparse.Namespace) -> int:
+    from medallion.backends.local.session import local_session
+    from medallion.backends.local.warehouse import Warehouse
+    from medallion.eventlog import expectation_metrics
+
+    warehouse = Warehouse(args.warehouse)
+    if warehouse.version(args.schema, "event_log") is None:
+        raise MedallionError(
+            f"no event log in {warehouse.root} (schema {args.schema}): run a pipeline there "
+            "first, or pass --warehouse"
+        )
+    if not args.verbose:
+        print("starting Spark...", file=sys.stderr, flush=True)
+    spark = local_session(
+        quiet_startup_log=None if args.verbose else warehouse.log_dir() / "spark.log"
+    )
+    rows = expectation_metrics(
+        warehouse=warehouse.root, schema=args.schema, spark=spark, pipeline=args.pipeline,
+        update_id=None if args.all_updates else "latest",
+    ).collect()
+    if not rows:
+        print("no rules were evaluated in the selected update(s)")
+        return EXIT_OK
+    print(f"{'pipeline':<16} {'update':<10} {'table.rule':<40} {'passed':>10} {'failed':>9} "
+          f"{'pass rate':>9}")
+    for r in rows:
+        print(f"{r.pipeline_name:<16} {r.update_id[:8]:<10} {r.dataset + '.' + r.name:<40} "
+              f"{r.passed_records:>10,} {r.failed_records:>9,} {r.pass_rate:>9.2%}")
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
