@@ -33,10 +33,12 @@ from medallion.errors import (
     MedallionError,
     MissingDependencyError,
     NoActivePipelineError,
+    PipelineFileError,
     PipelineRunError,
     SpecError,
     TableRunError,
 )
+from medallion.files.load import load_pipeline_file
 from medallion.pipeline import Declaration, Pipeline, active_pipeline, config, current_pipeline
 from medallion.specs import (
     Aggregation,
@@ -67,6 +69,7 @@ __all__ = [
     "MissingDependencyError",
     "NoActivePipelineError",
     "Pipeline",
+    "PipelineFileError",
     "PipelineRunError",
     "QuerySpec",
     "ReadContext",
@@ -86,6 +89,7 @@ __all__ = [
     "expect_or_drop",
     "expect_or_fail",
     "gold_aggregate",
+    "load_pipeline_file",
     "read",
     "read_stream",
     "rules_from",
