@@ -12,12 +12,13 @@ from medallion.backends.local.result import RunResult, TableResult
 from medallion.backends.local.session import local_session, require_spark
 from medallion.backends.local.warehouse import Warehouse
 from medallion.graph import Graph
-from medallion.pipeline import Pipeline
+from medallion.pipeline import Declaration, Pipeline
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 ProgressCallback = Callable[[TableResult], None]
+StartCallback = Callable[[Declaration], None]
 
 
 class LocalRunner:
@@ -35,6 +36,8 @@ class LocalRunner:
         spark_conf: Extra Spark settings for a session the runner starts.
         quiet: Send the JVM's console output to ``<warehouse>/_system/logs/`` (CLI default).
         on_table: Called with each table's result as soon as it is known (progress display).
+        on_start: Called with each declaration just before its table starts running (a
+            skipped table is only reported to ``on_table``).
     """
 
     def __init__(
@@ -45,12 +48,14 @@ class LocalRunner:
         spark_conf: Mapping[str, str] | None = None,
         quiet: bool = False,
         on_table: ProgressCallback | None = None,
+        on_start: StartCallback | None = None,
     ) -> None:
         self.warehouse = Warehouse(warehouse)
         self._spark = spark
         self._spark_conf = dict(spark_conf or {})
         self._quiet = quiet
         self._on_table = on_table
+        self._on_start = on_start
 
     @property
     def spark(self) -> SparkSession:
@@ -113,6 +118,8 @@ class LocalRunner:
             else:
                 from medallion.backends.local.flows import flow_for
 
+                if self._on_start is not None:
+                    self._on_start(decl)
                 flow = flow_for(context, decl)
                 try:
                     table = flow.execute()
