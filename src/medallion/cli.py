@@ -82,6 +82,12 @@ def _progress_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--progress", choices=("auto", "live", "plain"), default="auto",
         help="live table on a terminal, one line per event otherwise (auto)")
+    # Also accepted after the command (`medallion run p.py --verbose`); SUPPRESS keeps the
+    # value given before the command when this one is absent.
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show Spark's own console output, progress bar and warnings")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show Python tracebacks on errors")
 
 
 def _warehouse_option(parser: argparse.ArgumentParser) -> None:
