@@ -11,6 +11,7 @@ key into ``True`` and the region code ``NO`` into ``False``), and dates stay str
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -94,10 +95,15 @@ def _read_json(file: Path, text: str) -> SourceDocument:
     return SourceDocument(file, data, positions)
 
 
+@functools.lru_cache(maxsize=1)
 def _loader_class() -> Any:
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    # libyaml's parser when PyYAML was built with it (several times faster); the resolver and
+    # constructor stay Python's, so the rules below apply either way.
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc]
         """SafeLoader with YAML 1.2 booleans and no timestamp conversion."""
 
     resolvers = {
