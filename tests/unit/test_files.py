@@ -404,3 +404,17 @@ def test_a_new_spec_kind_works_in_files_and_schema(
             == "The table read."
     finally:
         file_model.file_kinds.cache_clear()
+
+
+def test_notebook_call_declares_into_the_databricks_implicit_pipeline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import medallion.backends
+
+    implicit = medallion.Pipeline("databricks")
+    monkeypatch.setattr(medallion.backends, "implicit_pipeline", lambda: implicit)
+    assert medallion.active_pipeline() is None
+    returned = medallion.load_pipeline_file(ORDERS_YAML, configuration={"raw": "/Volumes/r"})
+    assert returned is implicit
+    assert [d.name for d in implicit.declarations][:2] == ["bronze_orders", "bronze_customers"]
+    assert implicit["bronze_orders"].spec.path == "/Volumes/r/orders"  # type: ignore[attr-defined]
