@@ -33,10 +33,12 @@ from medallion.errors import (
     MedallionError,
     MissingDependencyError,
     NoActivePipelineError,
+    PipelineFileError,
     PipelineRunError,
     SpecError,
     TableRunError,
 )
+from medallion.files.load import load_pipeline_file
 from medallion.pipeline import Declaration, Pipeline, active_pipeline, config, current_pipeline
 from medallion.quality.library import RuleLibrary, load_rules
 from medallion.quality.templates import RuleTemplate
@@ -69,6 +71,7 @@ __all__ = [
     "MissingDependencyError",
     "NoActivePipelineError",
     "Pipeline",
+    "PipelineFileError",
     "PipelineRunError",
     "QuerySpec",
     "ReadContext",
@@ -93,6 +96,7 @@ __all__ = [
     "expect_or_fail",
     "expectation_metrics",
     "gold_aggregate",
+    "load_pipeline_file",
     "load_rules",
     "local_session",
     "read",

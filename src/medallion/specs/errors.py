@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, Tag, ValidationError
@@ -11,20 +12,37 @@ from pydantic import BaseModel, Tag, ValidationError
 from medallion.errors import SpecError
 
 
-def build_spec(
-    model: type[BaseModel], fields: Mapping[str, Any], *, what: str | None = None
-) -> Any:
-    """Validate ``fields`` into ``model``; raise :class:`SpecError` with a readable message."""
+@contextmanager
+def validating() -> Iterator[None]:
+    """Validate models inside this block with pydantic's own errors (no nested SpecError)."""
     from medallion.specs.base import VALIDATING
 
     token = VALIDATING.set(True)
     try:
-        return model.model_validate(dict(fields))
+        yield
+    finally:
+        VALIDATING.reset(token)
+
+
+def describe_error(
+    err: Any, model: type[BaseModel], fields: Mapping[str, Any] | None = None
+) -> tuple[str, str]:
+    """One pydantic error as (field path without union tags, message naming field and rule)."""
+    raw_loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+    loc, _ = _walk(model, raw_loc)
+    return loc, _describe(err, raw_loc, loc, model) + _rule_hint(tuple(err["loc"]), fields)
+
+
+def build_spec(
+    model: type[BaseModel], fields: Mapping[str, Any], *, what: str | None = None
+) -> Any:
+    """Validate ``fields`` into ``model``; raise :class:`SpecError` with a readable message."""
+    try:
+        with validating():
+            return model.model_validate(dict(fields))
     except ValidationError as exc:
         name = fields.get("name") if isinstance(fields.get("name"), str) else None
         raise spec_error(exc, model, table=name, what=what, fields=fields) from None
-    finally:
-        VALIDATING.reset(token)
 
 
 def spec_error(
@@ -42,10 +60,9 @@ def spec_error(
     lines = []
     first_field: str | None = None
     for err in exc.errors():
-        raw_loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
-        loc, _ = _walk(model, raw_loc)
+        loc, text = describe_error(err, model, fields)
         first_field = first_field or loc or None
-        lines.append(_describe(err, raw_loc, loc, model) + _rule_hint(err["loc"], fields))
+        lines.append(text)
     message = f"{head}: " + ("; ".join(lines) if len(lines) == 1 else "\n  - " + "\n  - ".join(
         lines))
     return SpecError(message, table=table, field=first_field)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 ProgressCallback = Callable[[TableResult], None]
+StartCallback = Callable[[Declaration], None]
 
 
 class LocalRunner:
@@ -39,6 +40,8 @@ class LocalRunner:
         quiet: Send the JVM's console output to ``<warehouse>/_system/logs/`` (CLI default).
         on_table: Called with each table's result as soon as it is known (progress display).
         event_log: Name of the event log table in the pipeline's schema (None: no event log).
+        on_start: Called with each declaration just before its table starts running (a
+            skipped table is only reported to ``on_table``).
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class LocalRunner:
         quiet: bool = False,
         on_table: ProgressCallback | None = None,
         event_log: str | None = EVENT_LOG_TABLE,
+        on_start: StartCallback | None = None,
     ) -> None:
         self.warehouse = Warehouse(warehouse)
         self._spark = spark
@@ -57,6 +61,7 @@ class LocalRunner:
         self._quiet = quiet
         self._on_table = on_table
         self._event_log = event_log
+        self._on_start = on_start
 
     @property
     def spark(self) -> SparkSession:
@@ -157,6 +162,8 @@ class LocalRunner:
                                detail=f"not run: upstream table '{culprit}' {blocked[culprit]}")
         from medallion.backends.local.flows import flow_for
 
+        if self._on_start is not None:
+            self._on_start(decl)
         flow = flow_for(context, decl)
         events.flow_status(decl.name, "RUNNING")
         try:
