@@ -71,9 +71,10 @@ def read(name: str) -> DataFrame:
 
     Example:
         >>> import medallion
-        >>> @medallion.table
-        ... def big_orders():
-        ...     return medallion.read("silver_orders").where("amount > 1000")
+        >>> with medallion.Pipeline("orders"):
+        ...     @medallion.table(inputs=["silver_orders"])
+        ...     def big_orders():
+        ...         return medallion.read("silver_orders").where("amount > 1000")
     """
     return current_context().read(name)
 

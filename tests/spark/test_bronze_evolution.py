@@ -92,6 +92,21 @@ def test_schema_drift_across_three_runs(raw: Path, run_pipeline: Any, medallion_
     assert third["bronze_evolving"].detail == (
         f"1 row(s) with rescued data in _rescued_data; added column channel STRING (from {f3})")
     assert str(third["bronze_strict"].error) == message
+    # the event log says the same: the change, the counts
+    log = spark.read.format("delta").load(
+        (third.warehouse / "medallion_db" / "event_log").as_uri())
+    finals = [json.loads(r.details)["flow_progress"] for r in log.where(
+        "event_type = 'flow_progress' AND origin.flow_name = 'bronze_evolving'")
+        .orderBy("timestamp").collect()]
+    finals = [f for f in finals if "metrics" in f]
+    assert [(f["metrics"]["num_malformed_records"], f["metrics"]["num_rescued_records"],
+             f.get("schema_changes")) for f in finals] == [
+        (1, 1, None),
+        (0, 0, [{"batch_id": 1, "added": [["discount", "string"]], "files": [f2],
+                 "at": evolving.schema_changes[0].at}]),
+        (0, 1, [{"batch_id": 2, "added": [["channel", "string"]], "files": [f3],
+                 "at": third["bronze_evolving"].schema_changes[0].at}]),
+    ]
     state = third.warehouse / "_system" / "schemas" / "medallion_db" / "bronze_evolving"
     assert [(c["batch_id"], c["added"], c["files"]) for c in json.loads(
         (state / "changes.json").read_text())] == [

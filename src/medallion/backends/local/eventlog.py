@@ -1,0 +1,208 @@
+"""The local runner's event log: a Delta table with the columns of Databricks' pipeline event log.
+
+One row per event. Each update (a run) writes ``create_update``, ``update_progress`` RUNNING,
+``flow_definition`` per flow, ``flow_progress`` events per flow (QUEUED, RUNNING, then exactly one
+final COMPLETED / FAILED / SKIPPED event), and ``update_progress`` COMPLETED or FAILED. Only the
+final ``flow_progress`` event of a flow carries ``metrics`` and ``data_quality``, so summing all
+``flow_progress`` events of an update counts every row exactly once.
+
+``details`` and ``error`` are JSON strings, as on Databricks; ``origin`` is a struct, so the
+usual ``origin.update_id`` / ``origin.dataset_name`` filters work unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from medallion.backends.local.delta import Target, append
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from medallion.backends.local.result import TableResult
+    from medallion.pipeline import Declaration
+
+EVENT_LOG_TABLE = "event_log"
+#: The table's columns (Databricks' names and order).
+EVENT_LOG_SCHEMA = (
+    "id STRING, "
+    "sequence STRUCT<update_id: STRING, seq_no: BIGINT>, "
+    "origin STRUCT<pipeline_id: STRING, pipeline_name: STRING, update_id: STRING, "
+    "flow_id: STRING, flow_name: STRING, dataset_name: STRING, table_name: STRING, "
+    "batch_id: BIGINT>, "
+    "timestamp TIMESTAMP, "
+    "message STRING, "
+    "level STRING, "
+    "maturity_level STRING, "
+    "error STRING, "
+    "details STRING, "
+    "event_type STRING"
+)
+
+_FINAL_STATUS = {
+    "completed": "COMPLETED",
+    "up_to_date": "COMPLETED",
+    "failed": "FAILED",
+    "skipped": "SKIPPED",
+}
+
+
+def pipeline_id(pipeline_name: str, warehouse: str) -> str:
+    """A stable id for a pipeline in a warehouse (the same across runs and processes)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"medallion:{warehouse}:{pipeline_name}"))
+
+
+@dataclass
+class EventLog:
+    """Collects one update's events and appends them to the event log table."""
+
+    pipeline_name: str
+    pipeline_id: str
+    schema: str
+    update_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def emit(
+        self,
+        event_type: str,
+        message: str,
+        details: dict[str, Any],
+        *,
+        level: str = "INFO",
+        flow: str | None = None,
+        dataset: str | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        """Record one event (kept in memory until :meth:`write`)."""
+        origin = (
+            self.pipeline_id,
+            self.pipeline_name,
+            self.update_id,
+            None if flow is None else str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                     f"{self.pipeline_id}:{flow}")),
+            flow,
+            dataset,
+            None if dataset is None else f"{self.schema}.{dataset}",
+            None,
+        )
+        self.events.append(
+            (
+                str(uuid.uuid4()),
+                (self.update_id, len(self.events)),
+                origin,
+                dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                message,
+                level,
+                "STABLE",
+                None if error is None else json.dumps(error, sort_keys=True),
+                json.dumps(details, sort_keys=True),
+                event_type,
+            )
+        )
+
+    # -- the events of an update ---------------------------------------------------------------
+    def update_started(self, full_refresh: set[str], tables: list[str]) -> None:
+        """``create_update`` and ``update_progress`` RUNNING."""
+        self.emit(
+            "create_update",
+            f"Update {self.update_id[:8]} started by API call.",
+            {"create_update": {
+                "cause": "API_CALL",
+                "full_refresh": bool(tables) and set(tables) <= full_refresh,
+                "full_refresh_selection": sorted(full_refresh),
+            }},
+        )
+        self.emit("update_progress", f"Update {self.update_id[:8]} is RUNNING.",
+                  {"update_progress": {"state": "RUNNING"}})
+
+    def flow_defined(self, decl: Declaration, flow_type: str) -> None:
+        """``flow_definition``: what the flow reads and writes (lineage)."""
+        spec = decl.spec
+        self.emit(
+            "flow_definition",
+            f"Flow '{decl.name}' is defined as {flow_type.upper()}.",
+            {"flow_definition": {
+                "output_dataset": decl.name,
+                "output_datasets": list(spec.outputs()),
+                "input_datasets": list(spec.inputs()),
+                "flow_type": flow_type.upper(),
+                "layer": spec.layer,
+            }},
+            flow=decl.name,
+            dataset=decl.name,
+        )
+
+    def flow_status(self, name: str, status: str) -> None:
+        """A ``flow_progress`` event without metrics (QUEUED, RUNNING)."""
+        self.emit("flow_progress", f"Flow '{name}' is {status}.",
+                  {"flow_progress": {"status": status}}, flow=name, dataset=name)
+
+    def flow_finished(self, decl: Declaration, table: TableResult) -> None:
+        """The one final ``flow_progress`` event of a flow, with its metrics when it completed.
+
+        A silver table with quarantine also reports its quarantine table as a dataset written by
+        the same flow (the rows are counted once, in the flow's own event).
+        """
+        status = _FINAL_STATUS[table.status]
+        progress: dict[str, Any] = {"status": status}
+        error = None
+        level = "INFO"
+        if table.status in ("completed", "up_to_date"):
+            progress["metrics"] = {"num_output_rows": table.rows_written}
+            if table.expectations or table.rows_dropped:
+                progress["data_quality"] = {
+                    "dropped_records": table.rows_dropped,
+                    "expectations": [
+                        {"name": e.name, "dataset": decl.name, "passed_records": e.passed,
+                         "failed_records": e.failed}
+                        for e in table.expectations
+                    ],
+                }
+            if decl.spec.layer == "bronze":
+                progress["metrics"]["num_malformed_records"] = table.rows_malformed
+                progress["metrics"]["num_rescued_records"] = table.rows_rescued
+            if table.schema_changes:
+                progress["schema_changes"] = [c.to_json() for c in table.schema_changes]
+            extra = [o for o in decl.spec.outputs() if o != decl.name]
+            if extra:
+                progress["metrics"]["num_quarantined_rows"] = table.rows_quarantined
+                progress["quarantine_datasets"] = extra
+        elif table.status == "failed":
+            level = "ERROR"
+            error = {
+                "fatal": True,
+                "exceptions": [{
+                    "class_name": type(table.error).__name__,
+                    "message": str(table.error),
+                }],
+            }
+        elif table.status == "skipped":
+            level = "WARN"
+        message = f"Flow '{decl.name}' has {status}."
+        if table.detail:
+            message += f" {table.detail}."
+        self.emit("flow_progress", message, {"flow_progress": progress}, level=level,
+                  flow=decl.name, dataset=decl.name, error=error)
+
+    def update_finished(self, ok: bool, seconds: float) -> None:
+        """``update_progress`` COMPLETED or FAILED."""
+        state = "COMPLETED" if ok else "FAILED"
+        self.emit(
+            "update_progress",
+            f"Update {self.update_id[:8]} is {state}.",
+            {"update_progress": {"state": state, "duration_seconds": round(seconds, 3)}},
+            level="INFO" if ok else "ERROR",
+        )
+
+    # -- storage ---------------------------------------------------------------------------------
+    def write(self, spark: SparkSession, target: Target) -> None:
+        """Append the collected events to the event log table in one commit."""
+        if not self.events:
+            return
+        df = spark.createDataFrame(self.events, EVENT_LOG_SCHEMA)
+        append(df, target)
+        self.events.clear()
