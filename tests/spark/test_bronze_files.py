@@ -91,6 +91,11 @@ def test_parquet_stream_and_snapshot(raw: Path, run_pipeline: Any,
     spark = medallion_spark
     p1 = _parquet(spark, [(1, "Ada"), (2, "Bob")], "id BIGINT, name STRING",
                   raw / "people" / "p1.parquet", 1_700_000_000)
+    # more files of the same schema: their footers are read in one job, not one job each
+    q1 = _parquet(spark, [(5, "Eve")], "id BIGINT, name STRING", raw / "people" / "q1.parquet",
+                  1_700_000_001)
+    q2 = _parquet(spark, [(6, None)], "id BIGINT, name STRING", raw / "people" / "q2.parquet",
+                  1_700_000_002)
     with medallion.Pipeline("parquet") as p:
         medallion.bronze_autoloader(name="bronze_people", path=str(raw / "people"),
                                     format="parquet")
@@ -106,6 +111,8 @@ def test_parquet_stream_and_snapshot(raw: Path, run_pipeline: Any,
     expected = spark.createDataFrame([
         (1, "Ada", None, None),
         (2, "Bob", None, None),
+        (5, "Eve", None, None),
+        (6, None, None, None),
         (3, "Cy", None, 7),
         (None, "Di", json.dumps({"id": "x", "_file_path": f"file:{p2}"},
                                 separators=(",", ":")), None),
@@ -119,5 +126,6 @@ def test_parquet_stream_and_snapshot(raw: Path, run_pipeline: Any,
     assert snapshot.where("ingested_at IS NULL").count() == 0
     assert sorted(map(tuple, snapshot.select("id", "name", "age", "source").collect()),
                   key=str) == sorted([
-        (1, "Ada", None, p1.name), (2, "Bob", None, p1.name), (3, "Cy", 7, p2.name),
+        (1, "Ada", None, p1.name), (2, "Bob", None, p1.name), (5, "Eve", None, q1.name),
+        (6, None, None, q2.name), (3, "Cy", 7, p2.name),
         (None, "Di", None, p2.name)], key=str)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from medallion.backends.local.autoloader.files import csv_header, local_path
 
@@ -199,25 +199,54 @@ def _csv(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
 
 
 # -- Parquet / Avro / ORC ----------------------------------------------------------------------
-_SCHEMA_CACHE: dict[tuple[str, str, float], Any] = {}
+#: Each file's schema, by (format, file, modification time): a footer is read once per process.
+_SCHEMA_CACHE: dict[tuple[str, str, float], StructType] = {}
+_SCHEMA_CACHE_SIZE = 10_000
 
 
-def _file_schema(spark: SparkSession, spec: BronzeSpec, uri: str) -> StructType:
+def _stamp(spec: BronzeSpec, uri: str) -> tuple[str, str, float]:
     import os
 
     local = local_path(uri)
-    stamp = os.stat(local).st_mtime if local is not None and local.exists() else 0.0
-    key = (spec.format, uri, stamp)
-    if key not in _SCHEMA_CACHE:
-        reader = spark.read.format(spec.format).options(**parse_options(spec, inferring=True))
-        with case_sensitive(spark):
-            _SCHEMA_CACHE[key] = reader.load(uri).schema
-    schema: StructType = _SCHEMA_CACHE[key]
+    return (spec.format, uri, os.stat(local).st_mtime if local is not None and local.exists()
+            else 0.0)
+
+
+def _read_schema(spark: SparkSession, spec: BronzeSpec, files: list[str],
+                 merge: bool = False) -> StructType:
+    reader = spark.read.format(spec.format).options(**parse_options(spec, inferring=True))
+    if merge:
+        reader = reader.option("mergeSchema", "true")
+    with case_sensitive(spark):
+        schema: StructType = reader.load(files).schema
     return schema
 
 
 def _typed(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
-    schemas = {uri: _file_schema(spark, spec, uri) for uri in files}
+    """Each file's own schema.
+
+    Reading one footer is one small Spark job, so when the files of a batch are many they are
+    first read together (one job for every footer, Parquet/ORC schema merging): when that
+    merged schema is the first file's own schema, every file can be read with it. Otherwise (or
+    when merging fails on a type conflict) each file's footer is read by itself.
+    """
+    if len(_SCHEMA_CACHE) > _SCHEMA_CACHE_SIZE:
+        _SCHEMA_CACHE.clear()
+    unknown = [uri for uri in files if _stamp(spec, uri) not in _SCHEMA_CACHE]
+    if len(unknown) > 2 and spec.format in ("parquet", "orc"):
+        first = _read_schema(spark, spec, unknown[:1])
+        try:
+            merged = _read_schema(spark, spec, unknown, merge=True)
+        except Exception:  # incompatible types: read them one by one
+            merged = None
+        if merged == first:
+            for uri in unknown:
+                _SCHEMA_CACHE[_stamp(spec, uri)] = first
+    for uri in files:
+        key = _stamp(spec, uri)
+        if key not in _SCHEMA_CACHE:
+            _SCHEMA_CACHE[key] = _read_schema(spark, spec, [uri])
+    schemas = {uri: _SCHEMA_CACHE[_stamp(spec, uri)] for uri in files}
     columns: list[tuple[str, DataType]] = []
     seen: set[str] = set()
     for schema in schemas.values():
