@@ -173,11 +173,12 @@ def test_fail_rule_rolls_back_only_its_branch(raw: Path, run_pipeline: Any,
     error = info.value
     assert error.table == "silver_a"
     assert error.rules == ("known_status", "has_id")
-    assert error.row == '{"id":null,"status":"lost"}'
+    # the offending row as silver read it, bronze's rescued/corrupt columns included
+    assert error.row == '{"id":null,"status":"lost","_rescued_data":null,"_corrupt_record":null}'
     assert str(error).startswith(
         "[EXPECTATION_VIOLATION] Table 'silver_a' failed to meet the expectation. "
         "Violated expectations: 'known_status', 'has_id'. Input data: "
-        "'{\"id\":null,\"status\":\"lost\"}'."
+        "'{\"id\":null,\"status\":\"lost\",\"_rescued_data\":null,\"_corrupt_record\":null}'."
     )
     result = error.result  # type: ignore[attr-defined]
     assert {n: t.status for n, t in result.tables.items()} == {

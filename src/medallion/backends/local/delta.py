@@ -46,6 +46,11 @@ class Target:
         """Latest Delta version, None before the table exists."""
         return latest_version(self.path)
 
+    @property
+    def has_settings(self) -> bool:
+        """Whether the table is created with a comment, properties or clustering."""
+        return bool(self.comment or self.properties or self.cluster_by)
+
 
 def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> None:
     """Create the Delta table (properties, comment, liquid clustering) unless it exists."""
@@ -92,13 +97,27 @@ def overwrite(df: DataFrame, target: Target) -> None:
         df.sparkSession.sql(f"ALTER TABLE `{target.schema}`.`{target.name}` CLUSTER BY ({columns})")
 
 
-def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None) -> None:
-    """Append rows; with ``txn=(app_id, version)`` a replayed micro-batch is skipped by Delta."""
-    ensure_table(df.sparkSession, target, df.schema)
+def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None) -> bool:
+    """Append rows; with ``txn=(app_id, version)`` a replayed micro-batch is skipped by Delta.
+
+    Returns False when Delta skipped the write as already done. Then no Spark job ran, so an
+    ``Observation`` on ``df`` is never filled: reading it would block forever.
+    """
+    before = target.version()
+    creating = before is None and not target.has_settings
+    if not creating:
+        ensure_table(df.sparkSession, target, df.schema)
+        before = target.version()
+    # else this write creates the table: no separate empty commit first, and no lookup of the
+    # idempotent transaction in a table that holds nothing yet (Delta computes the table's full
+    # state for that lookup, a Spark job costing about a second)
     writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
     if txn is not None:
         writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
     writer.save(target.uri)
+    if creating:
+        ensure_table(df.sparkSession, target, df.schema)  # registers it in the catalog
+    return target.version() != before
 
 
 def rows_written(target: Target, before: int | None) -> int:

@@ -162,6 +162,11 @@ class EventLog:
                         for e in table.expectations
                     ],
                 }
+            if decl.spec.layer == "bronze":
+                progress["metrics"]["num_malformed_records"] = table.rows_malformed
+                progress["metrics"]["num_rescued_records"] = table.rows_rescued
+            if table.schema_changes:
+                progress["schema_changes"] = [c.to_json() for c in table.schema_changes]
             extra = [o for o in decl.spec.outputs() if o != decl.name]
             if extra:
                 progress["metrics"]["num_quarantined_rows"] = table.rows_quarantined

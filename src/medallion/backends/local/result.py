@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from medallion.errors import MedallionError, PipelineRunError
 
@@ -30,13 +30,50 @@ class ExpectationResult:
         return 1.0 if total == 0 else self.passed / total
 
 
+@dataclass(frozen=True)
+class SchemaChange:
+    """Columns a bronze table gained from new files (``addNewColumns``).
+
+    Example:
+        >>> SchemaChange(batch_id=2, added=(("discount", "string"),),
+        ...              files=("file:/raw/orders-3.json",)).describe()
+        'added column discount STRING (from file:/raw/orders-3.json)'
+    """
+
+    batch_id: int
+    added: tuple[tuple[str, str], ...]
+    files: tuple[str, ...]
+    at: str = ""
+
+    def describe(self) -> str:
+        """One line: what was added, from which files."""
+        columns = ", ".join(f"{name} {type_.upper()}" for name, type_ in self.added)
+        noun = "column" if len(self.added) == 1 else "columns"
+        origin = ", ".join(self.files) if self.files else "schema_hints"
+        return f"added {noun} {columns} (from {origin})"
+
+    def to_json(self) -> dict[str, Any]:
+        """The change as a JSON object."""
+        return {"batch_id": self.batch_id, "added": [list(c) for c in self.added],
+                "files": list(self.files), "at": self.at}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SchemaChange:
+        """The change from :meth:`to_json`'s form."""
+        return cls(int(data["batch_id"]), tuple((str(n), str(t)) for n, t in data["added"]),
+                   tuple(str(f) for f in data["files"]), str(data.get("at", "")))
+
+
 @dataclass
 class TableResult:
     """What one table's update did.
 
     ``rows_in`` counts rows read from the source in this run; for a silver table,
     ``rows_in == rows_written + rows_dropped + duplicates_removed`` exactly, and
-    ``rows_quarantined == rows_dropped`` when it has a quarantine table.
+    ``rows_quarantined == rows_dropped`` when it has a quarantine table. For a bronze table,
+    ``rows_malformed`` counts records kept with their raw text in the corrupt record column,
+    ``rows_rescued`` the other rows with a rescued data value, and ``schema_changes`` lists the
+    columns the run added.
     """
 
     name: str
@@ -47,6 +84,9 @@ class TableResult:
     rows_dropped: int = 0
     rows_quarantined: int = 0
     duplicates_removed: int = 0
+    rows_malformed: int = 0
+    rows_rescued: int = 0
+    schema_changes: list[SchemaChange] = field(default_factory=list)
     seconds: float = 0.0
     expectations: list[ExpectationResult] = field(default_factory=list)
     error: MedallionError | None = None

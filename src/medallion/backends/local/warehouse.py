@@ -60,8 +60,12 @@ class Warehouse:
         return self.root / SYSTEM_DIR / "logs"
 
     def exists(self, schema: str, table: str) -> bool:
-        """Whether the Delta table has been created."""
-        return (self.table_path(schema, table) / "_delta_log").is_dir()
+        """Whether the Delta table has been created.
+
+        That is, whether it has a commit: a first write that failed leaves a ``_delta_log``
+        folder without one.
+        """
+        return latest_version(self.table_path(schema, table)) is not None
 
     def reset(self, schema: str, table: str) -> None:
         """Delete a table's data, checkpoint and state (a full refresh)."""
@@ -118,7 +122,7 @@ class Warehouse:
             if not schema_dir.is_dir() or schema_dir.name == SYSTEM_DIR:
                 continue
             for table_dir in sorted(schema_dir.iterdir()):
-                if (table_dir / "_delta_log").is_dir():
+                if latest_version(table_dir) is not None:
                     found.append((schema_dir.name, table_dir.name))
         return found
 

@@ -1,28 +1,55 @@
-"""Bronze on the local runner: files → Delta, incrementally with a checkpoint, or as a snapshot."""
+"""Bronze on the local runner: files → Delta with Auto Loader's semantics, or as a snapshot.
+
+The incremental flow runs a file stream (``availableNow``) whose micro-batches are the unit of
+exactly-once: each batch's files are read by :mod:`medallion.backends.local.autoloader` with the
+schema in effect, and appended with the batch id as Delta's idempotent transaction version. The
+schema is inferred once (from at most 1000 files or 50 GB, as Auto Loader), persisted, and evolves
+only as ``schema_evolution_mode`` says.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING
 
 from medallion.backends.local import delta
+from medallion.backends.local.autoloader import files as source
+from medallion.backends.local.autoloader.census import Census, files_with, take_census
+from medallion.backends.local.autoloader.columns import (
+    Columns,
+    from_struct,
+    given_columns,
+    hint_columns,
+    one_of_each_case,
+    to_struct,
+)
+from medallion.backends.local.autoloader.evolution import (
+    BatchPlan,
+    apply_hints,
+    changed_types,
+    plan_batch,
+)
+from medallion.backends.local.autoloader.reader import read_files
+from medallion.backends.local.autoloader.state import SchemaState
+from medallion.backends.local.context import RunContext
 from medallion.backends.local.flows.base import Flow
+from medallion.backends.local.result import SchemaChange
 from medallion.backends.local.streaming import run_available_now
-from medallion.backends.local.warehouse import write_json_atomic
-from medallion.core.bronze import add_metadata
 from medallion.errors import TableRunError
+from medallion.pipeline import Declaration
 from medallion.specs.bronze import BronzeSpec
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, DataFrameReader
-    from pyspark.sql.streaming.readwriter import DataStreamReader
-    from pyspark.sql.types import StructType
+    from pyspark.sql import DataFrame
+    from pyspark.sql.types import DataType
 
-_TEXT_FORMATS = ("json", "csv")
+#: Auto Loader's inference sample: at most this many files or bytes.
+INFERENCE_MAX_FILES = 1000
+INFERENCE_MAX_BYTES = 50 * 1024**3
 
 
 class BronzeFlow(Flow):
@@ -31,143 +58,296 @@ class BronzeFlow(Flow):
     spec_type = BronzeSpec
     spec: BronzeSpec
 
+    def __init__(self, run: RunContext, decl: Declaration) -> None:
+        super().__init__(run, decl)
+        self._notes: list[str] = []
+        #: The schema in effect (None until there is a file to infer it from).
+        self._columns: Columns | None = None
+        #: The census the schema was inferred from in this run, and its files.
+        self._sample: Census | None = None
+        self._sampled: frozenset[str] = frozenset()
+
     def process(self) -> None:
         """Land the files: as a stream when incremental, else as a snapshot."""
-        if self.spec.incremental:
-            self._incremental()
-        else:
-            self._snapshot()
+        try:
+            if self.spec.incremental:
+                self._incremental()
+            else:
+                self._snapshot()
+        except Exception as exc:
+            text = str(exc).lower()
+            if self.spec.format == "avro" and "avro" in text and "data source" in text:
+                raise TableRunError(
+                    self.decl.name,
+                    "format='avro' needs Spark's Avro module, which this session does not "
+                    "have: start it with spark.jars.packages including "
+                    "org.apache.spark:spark-avro_2.13:<your Spark version>",
+                ) from exc
+            raise
+        self._summarise()
 
-    # -- reading ---------------------------------------------------------------------------------
-    def _options(self, inferring: bool) -> dict[str, str]:
-        options = dict(self.spec.options)
-        if inferring and self.spec.format == "json" and not self.spec.infer_column_types:
-            options.setdefault("primitivesAsString", "true")
-        if inferring and self.spec.format == "csv":
-            options.setdefault("inferSchema", "true" if self.spec.infer_column_types else "false")
-        return options
+    @property
+    def state(self) -> SchemaState:
+        """Where the inferred schema and its changes are kept."""
+        return SchemaState(self.run.warehouse.schema_state(self.run.schema, self.decl.name))
 
-    def _configure(
-        self,
-        reader: DataFrameReader | DataStreamReader,
-        schema: StructType | str | None,
-        inferring: bool = False,
-    ) -> Any:
-        reader = reader.format(self.spec.format).options(**self._options(inferring))
-        if schema is not None:
-            reader = reader.schema(schema)
-        return reader
+    # -- the schema in effect ----------------------------------------------------------------
+    def _start_schema(self, files: list[str]) -> None:
+        """Set the schema at the start of a run.
 
-    def _source_schema(self) -> StructType | str:
-        """The schema files are read with: given, else inferred once and persisted."""
-        if self.spec.schema_ is not None:
-            return self.spec.schema_
-        from pyspark.sql.types import StructType
-
-        state = self.run.warehouse.schema_state(self.run.schema, self.decl.name) / "schema.json"
-        if state.exists():
-            return StructType.fromJson(json.loads(state.read_text()))
-        schema = self._infer()
-        write_json_atomic(state, schema.jsonValue())
-        return schema
-
-    def _infer(self) -> StructType:
-        if not _has_files(self.spec.path):
+        Declared: the spec's ``schema``. Else the persisted one (plus hinted columns added
+        since). Else inferred now from the oldest files and persisted; left unset when there
+        are no files yet (the first micro-batch's files are inferred from then).
+        """
+        given = given_columns(self.spec)
+        if given is not None:
+            self._columns = given
+            return
+        persisted = self.state.load()
+        if persisted is not None:
+            self._columns = self._with_hints(from_struct(persisted))
+            return
+        if self.spec.format == "text":
+            return
+        sample = source.sample_for_inference(files, INFERENCE_MAX_FILES, INFERENCE_MAX_BYTES)
+        if sample:
+            self._sample = take_census(self.run.spark, self.spec, sample)
+            self._sampled = frozenset(sample)
+            self._adopt(self._sample)
+        elif self.spec.include_existing_files:
             raise TableRunError(
                 self.decl.name,
-                f"no files to infer the schema from in '{self.spec.path}'. Add files there, or "
-                "give the columns with schema='col TYPE, ...'",
+                f"no files to infer the schema from in '{self.spec.path}'. Add files there, "
+                "or give the columns with schema='col TYPE, ...'",
             )
-        reader = self._configure(self.run.spark.read, None, inferring=True)
-        return reader.load(self.spec.path).schema  # type: ignore[no-any-return]
+
+    def _adopt(self, census: Census) -> Columns:
+        """Make the census's columns (one per name, hints applied) the persisted schema."""
+        columns = apply_hints(one_of_each_case(census.columns), hint_columns(self.spec))
+        self._check_names(columns, census.files)
+        self.state.save(to_struct(columns))
+        self._columns = columns
+        return columns
+
+    def _check_names(self, columns: Columns, files: list[str]) -> None:
+        """The files' columns must not take the name of a column bronze adds."""
+        spec = self.spec
+        added = {name.lower(): f"metadata column '{name}'" for name in spec.metadata_columns}
+        for name, what in ((spec.rescue_column, "rescued_data_column"),
+                           (spec.corrupt_record_column, "the corrupt record column")):
+            if name is not None:
+                added[name.lower()] = f"{what} '{name}'"
+        for name, _ in columns:
+            if name.lower() in added:
+                raise TableRunError(
+                    self.decl.name,
+                    f"the files have a column '{name}' (in {', '.join(files[:3])}), which is "
+                    f"also the name of {added[name.lower()]}; rename that one in the spec",
+                )
+
+    def _with_hints(self, columns: Columns) -> Columns:
+        """The persisted schema plus hinted columns declared since (a type change is refused)."""
+        hinted = apply_hints(columns, hint_columns(self.spec))
+        changed = changed_types(columns, hinted)
+        if changed:
+            name, old, new = changed[0]
+            raise TableRunError(
+                self.decl.name,
+                f"schema_hints change column '{name}' from {old.simpleString().upper()} to "
+                f"{new.simpleString().upper()}, but rows were already ingested as "
+                f"{old.simpleString().upper()}. Run a full refresh of '{self.decl.name}' to "
+                "re-ingest with the new type, or remove the hint",
+            )
+        if len(hinted) > len(columns):
+            self._evolve(hinted, hinted[len(columns):], batch_id=-1, files=[])
+        return hinted
+
+    def _evolve(self, columns: Columns, added: Columns, *, batch_id: int,
+                files: list[str]) -> None:
+        """Persist a grown schema and record what was added, from which files."""
+        self.state.save(to_struct(columns))
+        change = SchemaChange(
+            batch_id=batch_id,
+            added=tuple((name, type_.simpleString()) for name, type_ in added),
+            files=tuple(files),
+            at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        self.state.record(change)
+        self.result.schema_changes.append(change)
+        self._columns = list(columns)
+
+    def _plan(self, files: list[str], batch_id: int) -> tuple[BatchPlan[DataType], Census]:
+        """Census the batch's files and decide, before writing, what their columns do."""
+        spark = self.run.spark
+        if (self._sample is not None and self.spec.format == "json"
+                and self._sampled.issuperset(files)):
+            census = Census(self._sample.columns, files=files)  # inferred from these already
+        else:
+            census = take_census(spark, self.spec, files)
+        columns = self._columns if self._columns is not None else self._adopt(census)
+        hinted = {name.lower(): type_ for name, type_ in hint_columns(self.spec)}
+        found = [(name, hinted.get(name.lower(), type_)) for name, type_ in census.columns]
+        plan = plan_batch(columns, found, self.spec.evolution_mode,
+                          rescue=self.spec.rescue_column is not None)
+        if plan.rejected:
+            holders = files_with(spark, self.spec, census, list(plan.rejected))
+            where = "; ".join(
+                f"'{name}' in {', '.join(holders[name]) or 'the batch files'}"
+                for name in plan.rejected
+            )
+            fix = ("add them to 'schema'" if self.spec.schema_ is not None
+                   else "declare them in schema_hints")
+            raise TableRunError(
+                self.decl.name,
+                f"new column(s) found with schema_evolution_mode='failOnNewColumns': {where}. "
+                f"Nothing of this micro-batch was written, and the table stays stopped until "
+                f"the schema has the columns ({fix}) or the file is removed",
+            )
+        if plan.added:
+            self._check_names(list(plan.added), files)
+            holders = files_with(spark, self.spec, census, [n for n, _ in plan.added])
+            sources = sorted({uri for names in holders.values() for uri in names})
+            self._evolve(list(plan.columns), list(plan.added), batch_id=batch_id, files=sources)
+        return plan, census
 
     # -- incremental (Auto Loader semantics) ------------------------------------------------------
     def _incremental(self) -> None:
-        if not Path(self.spec.path).exists():
+        spark = self.run.spark
+        local = source.local_path(self.spec.path)
+        if local is not None and not local.exists() and not _is_glob(self.spec.path):
             raise TableRunError(
-                self.decl.name, f"source path '{self.spec.path}' does not exist; create it or "
-                "fix 'path'",
+                self.decl.name,
+                f"source path '{self.spec.path}' does not exist; create it or fix 'path'",
             )
-        reader = self._configure(self.run.spark.readStream, self._source_schema())
-        if self.spec.max_files_per_trigger is not None:
-            reader = reader.option("maxFilesPerTrigger", str(self.spec.max_files_per_trigger))
-        stream = add_metadata(reader.load(self.spec.path), self.spec)
+        first_start = not (self.checkpoint / source.EXISTING_FILES).exists()
+        needs_listing = (given_columns(self.spec) is None and self.state.load() is None) or (
+            not self.spec.include_existing_files and first_start)
+        listing = source.list_files(spark, self.spec) if needs_listing else []
+        self._start_schema(listing)
+        skip = (source.existing_files(self.checkpoint, listing)
+                if not self.spec.include_existing_files else frozenset())
+        stream = (
+            spark.readStream.format("text")
+            .options(**source.listing_options(self.spec))
+            .option("maxFilesPerTrigger", str(self.spec.files_per_trigger))
+            .load(self.spec.path)
+        )
         target = self.target
         app_id = self.txn_app_id(self.decl.name)
 
-        def handle(batch: DataFrame, batch_id: int) -> None:
-            from pyspark.sql import Observation
-            from pyspark.sql import functions as F
+        def handle(_batch: DataFrame, batch_id: int) -> None:
+            files = [f for f in source.batch_files(self.checkpoint, batch_id) if f not in skip]
+            gone = source.missing(files)
+            if gone:
+                self._notes.append(f"skipped {len(gone)} file(s) removed before ingestion: "
+                                   + ", ".join(gone))
+                files = [f for f in files if f not in gone]
+            if not files:
+                return
+            plan, census = self._plan(files, batch_id)
+            rows = read_files(spark, self.spec, files, plan, census)
+            try:
+                self._write(rows, lambda df: delta.append(df, target, txn=(app_id, batch_id)))
+            except Exception as exc:
+                raise self._failfast(exc, files) from exc
 
-            observation = Observation()
-            before = target.version()
-            delta.append(
-                batch.observe(observation, F.count(F.lit(1)).alias("rows")),
-                target,
-                txn=(app_id, batch_id),
-            )
-            written = delta.rows_written(target, before)
-            self.result.rows_in += int(observation.get.get("rows", 0) or 0)
-            self.result.rows_written += written
+        run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
+                          handler=handle)
+        if self.result.rows_in == 0 and not self._notes:
+            self._notes.append("no new files")
 
-        run_available_now(
-            stream,
-            checkpoint=self.checkpoint,
-            query_name=self.query_name,
-            handler=handle,
-        )
-        if self.result.rows_in == 0:
-            self.result.detail = "no new files"
-
-    # -- snapshot (materialized view over the files) ----------------------------------------------
-    def _snapshot(self) -> None:
-        files = _files_fingerprint(self.spec.path)
-        fingerprint = None if files is None else self.fingerprint({"files": files})
-        if self.up_to_date(fingerprint):
-            self.result.status = "up_to_date"
-            self.result.detail = "files unchanged since the last run"
-            return
-        if not _has_files(self.spec.path):
-            raise TableRunError(
-                self.decl.name, f"no files in '{self.spec.path}'; a snapshot needs source files",
-            )
+    def _write(self, df: DataFrame, write: Callable[[DataFrame], bool]) -> None:
+        """Write ``df`` with ``write`` (False: Delta skipped it), counting rows in one pass."""
         from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
-        reader = self._configure(self.run.spark.read, self.spec.schema_,
-                                 inferring=self.spec.schema_ is None)
-        df = add_metadata(reader.load(self.spec.path), self.spec)
+        rescued = self.spec.rescue_column
+        corrupt = self.spec.corrupt_record_column
+        counts = [F.count(F.lit(1)).alias("rows")]
+        if corrupt is not None:
+            counts.append(F.count(F.col(f"`{corrupt}`")).alias("malformed"))
+        if rescued is not None:
+            fitting = F.col(f"`{rescued}`").isNotNull()
+            if corrupt is not None:
+                fitting = fitting & F.col(f"`{corrupt}`").isNull()
+            counts.append(F.count_if(fitting).alias("rescued"))
         observation = Observation()
         target = self.target
         before = target.version()
-        delta.overwrite(df.observe(observation, F.count(F.lit(1)).alias("rows")), target)
-        self.result.rows_in = int(observation.get.get("rows", 0) or 0)
-        self.result.rows_written = delta.rows_written(target, before)
+        if not write(df.observe(observation, *counts)):
+            self._notes.append("a micro-batch already written before an interruption was "
+                               "skipped")
+            return
+        seen = observation.get
+        self.result.rows_in += int(seen.get("rows", 0) or 0)
+        self.result.rows_malformed += int(seen.get("malformed", 0) or 0)
+        self.result.rows_rescued += int(seen.get("rescued", 0) or 0)
+        self.result.rows_written += delta.rows_written(target, before)
+
+    def _failfast(self, exc: Exception, files: list[str]) -> Exception:
+        """A malformed record under ``mode=FAILFAST`` as a readable error (others unchanged)."""
+        if "Malformed records are detected in record parsing" not in str(exc):
+            return exc
+        return TableRunError(
+            self.decl.name,
+            f"a malformed record in {', '.join(files)} with option mode='FAILFAST'; nothing "
+            "of these files was written. Fix or remove the file, or drop the option to keep "
+            f"malformed records in {self.spec.corrupt_record_column or '_corrupt_record'}",
+        )
+
+    # -- snapshot (materialized view over the files) ----------------------------------------------
+    def _snapshot(self) -> None:
+        files_hash = _files_fingerprint(self.spec.path)
+        fingerprint = None if files_hash is None else self.fingerprint({"files": files_hash})
+        if self.up_to_date(fingerprint):
+            self.result.status = "up_to_date"
+            self._notes.append("files unchanged since the last run")
+            return
+        spark = self.run.spark
+        files = source.list_files(spark, self.spec)
+        if not files:
+            raise TableRunError(
+                self.decl.name, f"no files in '{self.spec.path}'; a snapshot needs source files",
+            )
+        census = take_census(spark, self.spec, files)
+        given = given_columns(self.spec)
+        columns = given if given is not None else apply_hints(
+            one_of_each_case(census.columns), hint_columns(self.spec))
+        plan = plan_batch(columns, census.columns, "none",
+                          rescue=self.spec.rescue_column is not None)
+        target = self.target
+
+        def replace(df: DataFrame) -> bool:
+            delta.overwrite(df, target)
+            return True
+
+        try:
+            self._write(read_files(spark, self.spec, files, plan, census), replace)
+        except Exception as exc:
+            raise self._failfast(exc, files) from exc
         self.remember(fingerprint)
 
+    # -- the run summary ---------------------------------------------------------------------------
+    def _summarise(self) -> None:
+        r = self.result
+        notes = list(self._notes)
+        if r.rows_malformed:
+            notes.append(f"{r.rows_malformed} malformed record(s) kept in "
+                         f"{self.spec.corrupt_record_column}")
+        if r.rows_rescued:
+            notes.append(f"{r.rows_rescued} row(s) with rescued data in "
+                         f"{self.spec.rescue_column}")
+        notes += [change.describe() for change in r.schema_changes]
+        r.detail = "; ".join(notes)
 
-def _local_path(path: str) -> Path | None:
-    if path.startswith("file:"):
-        return Path(urlparse(path).path)
-    if "://" in path:
-        return None
-    return Path(path)
 
-
-def _has_files(path: str) -> bool:
-    local = _local_path(path)
-    if local is None:
-        return True  # a remote store: let Spark tell
-    if local.is_file():
-        return True
-    if not local.is_dir():
-        return False
-    return any(not f.startswith((".", "_")) for _, _, files in os.walk(local) for f in files)
+def _is_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[{")
 
 
 def _files_fingerprint(path: str) -> str | None:
     """A hash of the files' names, sizes and modification times (None: cannot tell)."""
-    local = _local_path(path)
+    local = source.local_path(path)
     if local is None or not local.exists():
         return None
     digest = hashlib.sha256()
