@@ -18,10 +18,14 @@ Example:
 from __future__ import annotations
 
 from medallion import agg
-from medallion.context import ReadContext, read, read_stream
+from medallion.context import ReadContext, read, read_change_stream, read_changes, read_stream
 from medallion.declare import (
+    append_flow,
     bronze_autoloader,
     bronze_batch,
+    create_auto_cdc_flow,
+    create_auto_cdc_from_snapshot_flow,
+    create_streaming_table,
     gold_aggregate,
     silver_with_rules,
     table,
@@ -40,6 +44,9 @@ from medallion.errors import (
 from medallion.pipeline import Declaration, Pipeline, active_pipeline, config, current_pipeline
 from medallion.specs import (
     Aggregation,
+    AppendFlowSpec,
+    AutoCdcSnapshotSpec,
+    AutoCdcSpec,
     BronzeSpec,
     GoldSpec,
     GroupKey,
@@ -47,7 +54,9 @@ from medallion.specs import (
     QuerySpec,
     Rule,
     SilverSpec,
+    StreamingTableSpec,
     TableSpec,
+    TimeWindow,
 )
 from medallion.specs.rules import expect, expect_or_drop, expect_or_fail, rules_from
 
@@ -55,6 +64,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Aggregation",
+    "AppendFlowSpec",
+    "AutoCdcSnapshotSpec",
+    "AutoCdcSpec",
     "BackendError",
     "BronzeSpec",
     "Declaration",
@@ -73,20 +85,28 @@ __all__ = [
     "Rule",
     "SilverSpec",
     "SpecError",
+    "StreamingTableSpec",
     "TableRunError",
     "TableSpec",
+    "TimeWindow",
     "__version__",
     "active_pipeline",
     "agg",
+    "append_flow",
     "bronze_autoloader",
     "bronze_batch",
     "config",
+    "create_auto_cdc_flow",
+    "create_auto_cdc_from_snapshot_flow",
+    "create_streaming_table",
     "current_pipeline",
     "expect",
     "expect_or_drop",
     "expect_or_fail",
     "gold_aggregate",
     "read",
+    "read_change_stream",
+    "read_changes",
     "read_stream",
     "rules_from",
     "silver_with_rules",

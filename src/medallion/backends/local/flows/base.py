@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from medallion.backends.local.context import RunContext, TableReader
 from medallion.backends.local.delta import Target
 from medallion.backends.local.result import TableResult
+from medallion.backends.local.warehouse import write_json_atomic
 from medallion.graph import is_external
 from medallion.pipeline import Declaration
+from medallion.specs.flows import FlowSpec
 
 if TYPE_CHECKING:
     from medallion.specs.base import TableSpec
@@ -31,6 +33,8 @@ class Flow:
         self.decl = decl
         self.reader: TableReader = run.for_table(decl)
         self.result = TableResult(name=decl.name, layer=decl.spec.layer)
+        if isinstance(decl.spec, FlowSpec):
+            self.result.target = decl.spec.target
 
     @property
     def spec(self) -> Any:
@@ -38,19 +42,47 @@ class Flow:
         return self.decl.spec
 
     @property
+    def table_name(self) -> str:
+        """The table this declaration writes: its own, or a flow's target."""
+        spec = self.decl.spec
+        return spec.target if isinstance(spec, FlowSpec) else spec.name
+
+    @property
     def target(self) -> Target:
-        """Where the table's rows go."""
-        return Target.of(self.decl.spec, self.run.schema, self.run.path(self.decl.name))
+        """Where the table's rows go (for a flow: its target, with the target's settings)."""
+        table = self.table_name
+        return Target.of(self.run.table_spec(table), self.run.schema, self.run.path(table))
 
     @property
     def query_name(self) -> str:
         """Streaming query name (unique among the pipeline's flows)."""
+        if isinstance(self.decl.spec, FlowSpec):
+            return f"medallion_{self.run.schema}_{self.table_name}_flow_{self.decl.name}"
         return f"medallion_{self.run.schema}_{self.decl.name}"
 
     @property
     def checkpoint(self) -> Path:
-        """The streaming checkpoint folder of this flow."""
-        return self.run.warehouse.checkpoint(self.run.schema, self.decl.name)
+        """The streaming checkpoint folder of this flow.
+
+        A flow into a streaming table keeps it under the table's folder, so resetting the
+        table (full refresh) resets every flow writing it.
+        """
+        folder = self.run.warehouse.checkpoint(self.run.schema, self.table_name)
+        if isinstance(self.decl.spec, FlowSpec):
+            return folder / "flows" / self.decl.name
+        return folder
+
+    def flow_state(self) -> dict[str, Any]:
+        """What this flow recorded about its progress (kept with its checkpoint)."""
+        try:
+            data = json.loads((self.checkpoint / "medallion-state.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save_flow_state(self, state: dict[str, Any]) -> None:
+        """Record the flow's progress (atomically)."""
+        write_json_atomic(self.checkpoint / "medallion-state.json", state)
 
     def txn_app_id(self, table: str) -> str:
         """Idempotent-write application id for one output table of this flow.
