@@ -18,7 +18,7 @@ from medallion.pipeline import Declaration
 from medallion.specs.flows import FlowSpec
 
 if TYPE_CHECKING:
-    from medallion.specs.base import TableSpec
+    from medallion.specs.base import Definition
 
 _MEDALLION_STATE_VERSION = 1
 
@@ -26,7 +26,7 @@ _MEDALLION_STATE_VERSION = 1
 class Flow:
     """Runs one declaration on the local runner."""
 
-    spec_type: ClassVar[type[TableSpec]]
+    spec_type: ClassVar[type[Definition]]
 
     def __init__(self, run: RunContext, decl: Declaration) -> None:
         self.run = run
