@@ -71,8 +71,10 @@ def _requires(
     upstream: dict[str, tuple[str, ...]],
     writers: dict[str, tuple[Declaration, ...]],
 ) -> tuple[str, ...]:
+    flows = [f.key for out in decl.spec.outputs() for f in writers.get(out, ())]
+    if flows:  # a streaming table waits for its flows; what they read is their business
+        return tuple(dict.fromkeys(flows))
     keys = [producers[t].key for t in upstream[decl.key]]
-    keys += [f.key for out in decl.spec.outputs() for f in writers.get(out, ())]
     return tuple(k for k in dict.fromkeys(keys) if k != decl.key)
 
 
