@@ -113,14 +113,16 @@ def declare_orders_pipeline(raw: str) -> None:
     )
 
 
-def declare_hourly_metrics(*, output_mode: str = "update") -> None:
+def declare_hourly_metrics(name: str = "gold_hourly_metrics", *, output_mode: str = "update",
+                           change_data_feed: bool = False) -> None:
     """The reference brief's gold_hourly_metrics: a streaming, windowed aggregate.
 
     One-hour tumbling windows on ``order_date``, a one-hour watermark, by region and status.
     Rows arriving after the watermark closed their window are counted in ``rows_late``.
     """
     medallion.gold_aggregate(
-        name="gold_hourly_metrics",
+        name=name,
+        change_data_feed=change_data_feed,
         comment="Hourly streaming metrics",
         source="silver_orders",
         group_by=["region", "status"],

@@ -127,15 +127,21 @@ class Flow:
 
     def outputs_versions(self) -> dict[str, int | None]:
         """Current Delta version of every table this flow writes."""
-        return {
-            name: self.run.warehouse.version(self.run.schema, name) for name in self.spec.outputs()
-        }
+        names = ((self.table_name,) if isinstance(self.decl.spec, FlowSpec)
+                 else self.spec.outputs())
+        return {name: self.run.warehouse.version(self.run.schema, name) for name in names}
+
+    def _read_state(self) -> dict[str, Any] | None:
+        if isinstance(self.decl.spec, FlowSpec):  # flows keep it with their checkpoint
+            state = self.flow_state().get("fingerprint_state")
+            return state if isinstance(state, dict) else None
+        return self.run.warehouse.read_state(self.run.schema, self.decl.name)
 
     def up_to_date(self, fingerprint: dict[str, Any] | None) -> bool:
         """True when the view was computed from exactly these inputs and is untouched since."""
         if fingerprint is None:
             return False
-        state = self.run.warehouse.read_state(self.run.schema, self.decl.name)
+        state = self._read_state()
         if state is None:
             return False
         same_inputs = json.dumps(state.get("fingerprint"), sort_keys=True) == json.dumps(
@@ -147,8 +153,8 @@ class Flow:
         """Record what the view was computed from (after a successful write)."""
         if fingerprint is None:
             return
-        self.run.warehouse.write_state(
-            self.run.schema,
-            self.decl.name,
-            {"fingerprint": fingerprint, "outputs": self.outputs_versions()},
-        )
+        state = {"fingerprint": fingerprint, "outputs": self.outputs_versions()}
+        if isinstance(self.decl.spec, FlowSpec):
+            self.save_flow_state({**self.flow_state(), "fingerprint_state": state})
+            return
+        self.run.warehouse.write_state(self.run.schema, self.decl.name, state)

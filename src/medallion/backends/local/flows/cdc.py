@@ -103,10 +103,16 @@ class AutoCdcFlow(_TargetMixin):
             self.result.status = "up_to_date"
             self.result.detail = "a once flow: already ran (it runs again after a full refresh)"
             return
+        fingerprint = self.fingerprint()
+        if self.up_to_date(fingerprint):
+            self.result.status = "up_to_date"
+            self.result.detail = "no new change events since the last run"
+            return
         run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
                           handler=self._batch)
         if self.spec.once:
             marker.write_text("done\n")
+        self.remember(fingerprint)
 
     # -- one micro-batch -------------------------------------------------------------------------
     def _batch(self, batch: DataFrame, batch_id: int) -> None:
@@ -158,7 +164,7 @@ class AutoCdcFlow(_TargetMixin):
                                           batch_id, truncate=False) or new_applied
         finally:
             events.unpersist()
-        self.save_flow_state({"batch_id": batch_id, "previous_max_sequence": applied,
+        self.save_flow_state({**state, "batch_id": batch_id, "previous_max_sequence": applied,
                               "max_sequence": new_applied})
 
     def _history(self, late_keys: DataFrame) -> DataFrame:

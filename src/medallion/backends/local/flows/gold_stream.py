@@ -37,6 +37,11 @@ def run_windowed(flow: GoldFlow) -> None:
     spec = flow.spec
     assert spec.window is not None
     assert spec.watermark is not None
+    fingerprint = flow.fingerprint()
+    if flow.up_to_date(fingerprint):
+        flow.result.status = "up_to_date"
+        flow.result.detail = "no new rows in its source since the last run"
+        return
     delay = core.interval_micros(spec.watermark)
     end_key = core.hidden(spec.window.end)
     event = core.quote(spec.window.column)
@@ -87,6 +92,7 @@ def run_windowed(flow: GoldFlow) -> None:
     )
     if flow.target.version() is None:
         _create_empty(flow)
+    flow.remember(fingerprint)
 
 
 def _publish(flow: GoldFlow, on_time: DataFrame, state_target: Target,

@@ -72,6 +72,12 @@ class AppendFlow(Flow):
             self.result.status = "up_to_date"
             self.result.detail = "a once flow: already ran (it runs again after a full refresh)"
             return
+        fingerprint = self.fingerprint()
+        if not self.spec.once and self.up_to_date(fingerprint):
+            # Nothing was appended to what the flow reads: skip starting a stream.
+            self.result.status = "up_to_date"
+            self.result.detail = "no new rows in its sources since the last run"
+            return
         with spark_conf(self.run.spark, self.spec.spark_conf):
             df = self._dataframe()
             if df.isStreaming:
@@ -83,6 +89,8 @@ class AppendFlow(Flow):
         if self.spec.once:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("done\n")
+        elif df.isStreaming:
+            self.remember(fingerprint)
 
     def _dataframe(self) -> DataFrame:
         from pyspark.sql import DataFrame
