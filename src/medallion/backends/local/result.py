@@ -46,6 +46,7 @@ class TableResult:
     ``flow_progress`` metrics. ``rows_late`` counts source rows a windowed streaming aggregate
     did not aggregate because the watermark had closed their window. ``refresh`` says how a
     materialized view was brought up to date, ``refresh_reason`` why (for a full recompute).
+    ``optimized`` is True when the runner ran ``OPTIMIZE`` on the table after writing it.
     """
 
     name: str
@@ -66,6 +67,7 @@ class TableResult:
     rows_late: int = 0
     refresh: Refresh | None = None
     refresh_reason: str = ""
+    optimized: bool = False
 
     def notes(self) -> list[str]:
         """The facts worth a line under the table in the summary, beyond the columns."""
@@ -79,6 +81,8 @@ class TableResult:
             notes.append(f"{self.num_upserted_rows:,} upserted, {self.num_deleted_rows:,} deleted")
         if self.rows_late:
             notes.append(f"{self.rows_late:,} late row(s) past the watermark, not aggregated")
+        if self.optimized:
+            notes.append("OPTIMIZE ran")
         if self.detail:
             notes.append(self.detail)
         return notes

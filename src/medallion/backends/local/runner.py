@@ -168,6 +168,7 @@ class LocalRunner:
             table.rows_written or table.num_upserted_rows or table.num_deleted_rows)
         if wrote and clustering.wants_optimize(spec, context.settings):
             clustering.optimize(context.spark, context.schema, spec.name)
+            table.optimized = True
 
     @staticmethod
     def _refresh_set(

@@ -80,12 +80,17 @@ class AppendFlow(Flow):
             return
         with spark_conf(self.run.spark, self.spec.spark_conf):
             df = self._dataframe()
+            if self.target.version() is None:
+                # Created before any write, from the declared schema or with every column
+                # nullable: another flow may leave NULL what this one always fills.
+                schema = (declared_schema(self.spec_of_target.schema_)
+                          if self.spec_of_target.schema_ is not None
+                          else nullable(self._aligned(df).schema))
+                delta.ensure_table(self.run.spark, self.target, schema)
             if df.isStreaming:
                 self._stream(df)
             else:
                 self._append(df, 0)
-        if self.target.version() is None:
-            delta.ensure_table(self.run.spark, self.target, self._aligned(df).schema)
         if self.spec.once:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("done\n")
@@ -152,6 +157,13 @@ class AppendFlow(Flow):
     def _stream(self, df: DataFrame) -> None:
         run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
                           handler=self._append)
+
+
+def nullable(schema: StructType) -> StructType:
+    """``schema`` with every top-level column nullable."""
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType([StructField(f.name, f.dataType, True, f.metadata) for f in schema.fields])
 
 
 def declared_schema(ddl: str) -> StructType:
