@@ -124,15 +124,15 @@ def test_flow_target_must_be_a_declared_streaming_table() -> None:
     with medallion.Pipeline() as p:
         medallion.bronze_autoloader(name="events", path="/x")
         medallion.append_flow(target="events", inputs=[])(never_called)
-    with pytest.raises(GraphError, match="bronze table 'events' .* is computed by its own "
-                                         "definition"):
+    with pytest.raises(GraphError, match=r"bronze table 'events' .* is computed by its own "
+                                         r"definition"):
         p.graph()
 
 
 def test_streaming_table_needs_a_flow_and_cdc_owns_its_target() -> None:
     with medallion.Pipeline() as p:
         medallion.create_streaming_table("lonely")
-    with pytest.raises(GraphError, match="streaming table 'lonely' .*has no flow writing"):
+    with pytest.raises(GraphError, match=r"streaming table 'lonely' .*has no flow writing"):
         p.graph()
 
     with medallion.Pipeline() as p:

@@ -102,7 +102,7 @@ def test_silver_select_bounds_cluster_by() -> None:
 
 
 def test_fake_clustering_properties_on_every_kind() -> None:
-    with medallion.Pipeline(), pytest.raises(SpecError, match="cluster_by=\\['col', ...\\]"):
+    with medallion.Pipeline(), pytest.raises(SpecError, match=r"cluster_by=\['col', \.\.\.\]"):
         medallion.create_streaming_table("t", table_properties={"delta.clusterBy": "a"})
     with pytest.raises(SpecError, match="is not a Delta setting"):
         gold(table_properties={"delta.enableLiquidClustering": "true"})
