@@ -46,6 +46,13 @@ BATCH_3 = events(
     (5, "Eve", "Oslo", "n1", "INSERT", 80),
     (5, "Eve", None, "n3", "UPDATE", 90),  # a NULL city
 )
+BATCH_4 = events(  # in order, one event per key: the common case, one plain MERGE
+    (4, "Dee", "Kyiv", "n9", "UPDATE", 100),  # untracked change: in place
+    (5, "Eve", "Rome", "n3", "UPDATE", 110),  # tracked change: a new version
+    (6, "Fay", "Pisa", "n1", "INSERT", 120),
+    (1, "Ann", "Rome", "n2", "DELETE", 130),
+    (2, "Bob", "Oslo", "n1", "DELETE", 140),  # already deleted: nothing to do
+)
 TRUNCATES = [
     events((1, "A", None, None, "INSERT", 10), (2, "B", None, None, "INSERT", 20),
            (3, "C", None, None, "INSERT", 30)),
@@ -96,8 +103,9 @@ def test_scd1_scd2_and_change_feed_with_late_and_duplicate_events(
     pipeline: medallion.Pipeline, run_pipeline: Any, raw: Path, medallion_spark: Any
 ) -> None:
     def land(n: int) -> None:
-        write_json_lines(raw / "events", f"b{n}.json", [BATCH_1, BATCH_2, BATCH_3][n - 1])
-        write_json_lines(raw / "truncating", f"b{n}.json", TRUNCATES[n - 1])
+        write_json_lines(raw / "events", f"b{n}.json", [BATCH_1, BATCH_2, BATCH_3, BATCH_4][n - 1])
+        if n <= len(TRUNCATES):
+            write_json_lines(raw / "truncating", f"b{n}.json", TRUNCATES[n - 1])
 
     land(1)
     first = run_pipeline(pipeline)
@@ -109,7 +117,7 @@ def test_scd1_scd2_and_change_feed_with_late_and_duplicate_events(
     ]
     flow = first.flows["customers_scd1"]
     assert (flow.target, flow.rows_in, flow.num_upserted_rows, flow.num_deleted_rows) == (
-        "customers", 4, 2, 0)  # 5 source rows, one duplicate (key, sequence) resolved
+        "customers", 5, 2, 0)  # id 3's duplicate (key, sequence) resolved to its delete
     table = first["customers"]
     assert (table.num_upserted_rows, table.detail) == (2, "written by flow 'customers_scd1'")
 
@@ -151,8 +159,25 @@ def test_scd1_scd2_and_change_feed_with_late_and_duplicate_events(
     assert third.flows["customers_truncated"].detail.startswith("a late truncate")
     assert dict(third.read("customer_history").dtypes)["__START_AT"] == "bigint"
 
+    land(4)
+    fourth = run_pipeline(pipeline)
+    assert rows(fourth, "customers") == [
+        (4, "Dee", "Kyiv", "n9"), (5, "Eve", "Rome", "n3"), (6, "Fay", "Pisa", "n1")]
+    history = rows(fourth, "customer_history", ("id", "__START_AT"))
+    assert [r for r in history if r[0] in (1, 4, 5, 6) and (r[5] is None or r[5] >= 100)] == [
+        (1, "Ann", "Rome", "n2", 70, 130),
+        (4, "Dee", "Kyiv", "n9", 60, None),
+        (5, "Eve", None, "n3", 90, 110),
+        (5, "Eve", "Rome", "n3", 110, None),
+        (6, "Fay", "Pisa", "n1", 120, None),
+    ]
+    assert len(history) == 13
+    flow = fourth.flows["customer_history"]
+    assert (flow.rows_in, flow.num_upserted_rows, flow.num_deleted_rows) == (5, 5, 0)
+    assert fourth.flows["customers_truncated"].status == "up_to_date"
+
     # -- the change data feed of the SCD1 target, as streamed downstream ------------------
-    v1, v2, v3 = (_version_after(medallion_spark, "customers", r) for r in (1, 2, 3))
+    v1, v2, v3, v4 = (_version_after(medallion_spark, "customers", r) for r in (1, 2, 3, 4))
     assert sorted(rows(third, "customer_changes", ("_commit_version", "id", "_change_type"))) \
         == sorted([
             (1, "Ann", "Rome", "insert", v1),
@@ -162,6 +187,12 @@ def test_scd1_scd2_and_change_feed_with_late_and_duplicate_events(
             (2, "Bob", "Oslo", "delete", v2),
             (4, "Dee", "Kyiv", "insert", v2),
             (5, "Eve", "Oslo", "insert", v3),  # id 1's late event changed nothing: no row
+            (1, "Ann", "Rome", "delete", v4),
+            (4, "Dee", "Kyiv", "update_preimage", v4),
+            (4, "Dee", "Kyiv", "update_postimage", v4),
+            (5, "Eve", "Oslo", "update_preimage", v4),
+            (5, "Eve", "Rome", "update_postimage", v4),
+            (6, "Fay", "Pisa", "insert", v4),
         ])
     detail = medallion_spark.sql("DESCRIBE DETAIL medallion_db.customers").first()
     assert detail.clusteringColumns == ["id"]
@@ -170,8 +201,8 @@ def test_scd1_scd2_and_change_feed_with_late_and_duplicate_events(
     # -- nothing new: no writes anywhere -------------------------------------------------------
     latest = {t: _latest(medallion_spark, t) for t in ("customers", "customer_history")}
     again = run_pipeline(pipeline)
-    assert {n: t.rows_written for n, t in again.flows.items()} == {
-        "customers_scd1": 0, "customer_history": 0, "customers_truncated": 0}
+    assert {n: t.status for n, t in again.flows.items()} == dict.fromkeys(
+        ("customers_scd1", "customer_history", "customers_truncated"), "up_to_date")
     assert {t: _latest(medallion_spark, t) for t in latest} == latest
 
 
@@ -179,7 +210,7 @@ def _version_after(spark: Any, table: str, run: int) -> int:
     """Version of the table's ``run``-th MERGE (each of the runs above makes exactly one)."""
     history = spark.sql(f"DESCRIBE HISTORY medallion_db.{table}").collect()
     merges = sorted(r.version for r in history if r.operation == "MERGE")
-    assert len(merges) == 3
+    assert len(merges) == 4
     return merges[run - 1]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medallion.backends.local.delta import Target
@@ -11,7 +12,7 @@ from medallion.backends.local.warehouse import commit_info
 
 if TYPE_CHECKING:
     from delta.tables import DeltaTable
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 _TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 _TXN_VERSION = "spark.databricks.delta.write.txnVersion"
@@ -36,11 +37,36 @@ def idempotent(spark: SparkSession, txn: tuple[str, int] | None) -> Iterator[Non
         spark.conf.unset(_TXN_VERSION)
 
 
+@contextlib.contextmanager
+def cached(source: DataFrame) -> Iterator[tuple[DataFrame, int]]:
+    """The MERGE source computed once and kept for the block, with its row count.
+
+    A MERGE evaluates its source more than once (to find the files it touches, then to write
+    them); when the source scans a table or folds a history, computing it once is cheaper.
+    """
+    kept = source.persist()
+    try:
+        yield kept, kept.count()
+    finally:
+        kept.unpersist()
+
+
 def table(spark: SparkSession, target: Target) -> DeltaTable:
     """The Delta table of ``target`` (aliased ``t`` for merge conditions)."""
     from delta.tables import DeltaTable
 
     return DeltaTable.forPath(spark, target.uri).alias("t")
+
+
+def changed_rows(table_path: Path, since: int, until: int) -> int:
+    """Rows written, updated or deleted by the commits ``since < version <= until`` (log only)."""
+    total = 0
+    for version in range(since + 1, until + 1):
+        metrics = commit_info(table_path, version).get("operationMetrics") or {}
+        for key in ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated",
+                    "numTargetRowsDeleted", "numUpdatedRows", "numDeletedRows"):
+            total += int(metrics.get(key, 0) or 0)
+    return total
 
 
 def change_counts(target: Target, before: int | None) -> tuple[int, int]:

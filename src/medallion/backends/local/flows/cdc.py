@@ -125,12 +125,15 @@ class AutoCdcFlow(_TargetMixin):
         else:
             applied = state.get("max_sequence")
         g = _decode(applied, self.seq_type)
-        events = core.dedupe(core.events(batch, spec), spec.keys).persist()
+        raw = core.events(batch, spec).persist()
+        events = core.dedupe(raw, spec.keys)
         try:
             seq, op = F.col(core.SEQ), F.col(core.OP)
             late = seq <= g
-            stats = events.agg(
+            key = F.struct(*[F.col(core.quote(k)) for k in spec.keys])
+            stats = raw.agg(
                 F.count(F.lit(1)).alias("events"),
+                F.count_distinct(F.when(op != core.TRUNCATE, key)).alias("keys"),
                 F.count_if(seq.isNull()).alias("null_sequence"),
                 F.count_if((op != core.TRUNCATE) & late).alias("late"),
                 F.count_if(op == core.TRUNCATE).alias("truncates"),
@@ -149,7 +152,10 @@ class AutoCdcFlow(_TargetMixin):
             if not stats["events"]:
                 return
             new_applied = str(stats["applied"])
-            if stats["late_truncates"]:
+            if not stats["late"] and not stats["truncates"] and stats["keys"] == stats["events"]:
+                # The common case: one event per key, all newer than anything applied.
+                self._merge_in_order(raw, batch_id)
+            elif stats["late_truncates"]:
                 new_applied = self._rebuild_everything(new_applied)
             elif stats["truncates"]:
                 after = seq > _decode(str(stats["truncate_at"]), self.seq_type)
@@ -163,7 +169,7 @@ class AutoCdcFlow(_TargetMixin):
                 new_applied = self._merge(events.where(op != core.TRUNCATE), late_keys,
                                           batch_id, truncate=False) or new_applied
         finally:
-            events.unpersist()
+            raw.unpersist()
         self.save_flow_state({**state, "batch_id": batch_id, "previous_max_sequence": applied,
                               "max_sequence": new_applied})
 
@@ -216,6 +222,69 @@ class AutoCdcFlow(_TargetMixin):
         if history is not None:
             rows = rows.unionByName(core.scd1_state(history, spec, self.values,
                                                     merge_nulls=False))
+        self._merge_scd1_rows(rows, batch_id, truncate=truncate)
+
+    def _merge_in_order(self, events: DataFrame, batch_id: int) -> None:
+        """One event per key, all in order: a MERGE without folding (the textbook shape)."""
+        from pyspark.sql import functions as F
+
+        if self.spec.stored_as_scd_type == 1:
+            keep = F.lit(self.spec.ignore_null_updates)
+            self._merge_scd1_rows(events.withColumn(core.KEEP_NULLS, keep), batch_id,
+                                  truncate=False)
+        else:
+            self._merge_scd2_in_order(events, batch_id)
+
+    def _merge_scd2_in_order(self, events: DataFrame, batch_id: int) -> None:
+        from pyspark.sql import functions as F
+
+        spec = self.spec
+        keys, values, tracked = spec.keys, self.values, self.tracked
+        untracked = tuple(v for v in values if v not in tracked)
+        ignore = spec.ignore_null_updates
+
+        def new(v: str, current: str) -> str:
+            q = core.quote(v)
+            return f"coalesce(s.{q}, {current}.{q})" if ignore else f"s.{q}"
+
+        # New versions: upserts of keys without a current version, or changing a tracked
+        # column (a NULL keeps the current value when ignore_null_updates).
+        current = self.run.spark.read.format("delta").load(self.target.uri).where(
+            F.col(END_AT).isNull()).alias("c")
+        upserts = events.where(F.col(core.OP) == core.UPSERT).alias("s")
+        on_key = " AND ".join(f"s.{core.quote(k)} <=> c.{core.quote(k)}" for k in keys)
+        differs = " OR ".join(f"NOT (c.{core.quote(v)} <=> {new(v, 'c')})" for v in tracked)
+        fresh = upserts.join(current, F.expr(on_key), "left").where(
+            F.expr(f"c.{START_AT} IS NULL" + (f" OR {differs}" if differs else ""))
+        ).selectExpr(*[f"s.{core.quote(k)}" for k in keys],
+                     *[f"{new(v, 'c')} AS {core.quote(v)}" for v in values],
+                     f"s.{core.SEQ}", f"s.{core.OP}", "'insert' AS " + core.ACTION)
+        matches = events.withColumn(core.ACTION, F.lit("match"))
+        rows = matches.unionByName(fresh)
+        on = (f"s.{core.ACTION} = 'match' AND {core.keys_match(keys)} AND "
+              f"t.{END_AT} IS NULL")
+        tracked_same = " AND ".join(f"t.{core.quote(v)} <=> {new(v, 't')}" for v in tracked)
+        untracked_same = " AND ".join(f"t.{core.quote(v)} <=> {new(v, 't')}" for v in untracked)
+        closes = f"s.{core.OP} = '{core.DELETE}'" + (f" OR NOT ({tracked_same})"
+                                                     if tracked else "")
+        inserts: dict[str, str | Column] = {
+            core.quote(c): f"s.{core.quote(c)}" for c in (*keys, *values)}
+        inserts[START_AT] = f"s.{core.SEQ}"
+        inserts[END_AT] = "NULL"
+        builder = (
+            merge.table(self.run.spark, self.target).merge(rows.alias("s"), on)
+            .whenMatchedUpdate(condition=closes, set={END_AT: f"s.{core.SEQ}"})
+        )
+        if untracked:
+            builder = builder.whenMatchedUpdate(
+                condition=f"NOT ({untracked_same})",
+                set={core.quote(v): new(v, "t") for v in untracked})
+        builder = builder.whenNotMatchedInsert(condition=f"s.{core.ACTION} = 'insert'",
+                                               values=inserts)
+        self._execute(builder, batch_id)
+
+    def _merge_scd1_rows(self, rows: DataFrame, batch_id: int, *, truncate: bool) -> None:
+        spec = self.spec
         s = {c: f"s.{core.quote(c)}" for c in (*spec.keys, *self.values)}
         updates: dict[str, str | Column] = {}
         for v in self.values:
@@ -223,20 +292,23 @@ class AutoCdcFlow(_TargetMixin):
             updates[q] = (f"CASE WHEN s.{core.KEEP_NULLS} THEN coalesce(s.{q}, t.{q}) ELSE s.{q} "
                           "END") if spec.ignore_null_updates else f"s.{q}"
         inserts: dict[str, str | Column] = {core.quote(c): v for c, v in s.items()}
-        builder = (
-            merge.table(self.run.spark, self.target)
-            .merge(rows.alias("s"), core.keys_match(spec.keys))
-            .whenMatchedDelete(condition=f"s.{core.OP} = '{core.DELETE}'")
-        )
-        if updates:
-            # Rows whose values would not change are left alone (no empty change-feed rows).
-            same = " AND ".join(f"t.{q} <=> ({new})" for q, new in updates.items())
-            builder = builder.whenMatchedUpdate(condition=f"NOT ({same})", set=updates)
-        builder = builder.whenNotMatchedInsert(condition=f"s.{core.OP} = '{core.UPSERT}'",
-                                               values=inserts)
-        if truncate:
-            builder = builder.whenNotMatchedBySourceDelete()
-        self._execute(builder, batch_id)
+        with merge.cached(rows) as (source, count):
+            if not count and not truncate:
+                return
+            builder = (
+                merge.table(self.run.spark, self.target)
+                .merge(source.alias("s"), core.keys_match(spec.keys))
+                .whenMatchedDelete(condition=f"s.{core.OP} = '{core.DELETE}'")
+            )
+            if updates:
+                # Rows whose values would not change are left alone (no empty change-feed rows).
+                same = " AND ".join(f"t.{q} <=> ({new})" for q, new in updates.items())
+                builder = builder.whenMatchedUpdate(condition=f"NOT ({same})", set=updates)
+            builder = builder.whenNotMatchedInsert(condition=f"s.{core.OP} = '{core.UPSERT}'",
+                                                   values=inserts)
+            if truncate:
+                builder = builder.whenNotMatchedBySourceDelete()
+            self._execute(builder, batch_id)
 
     def _merge_scd2(self, fast: DataFrame, history: DataFrame | None,
                     late_keys: DataFrame | None, batch_id: int) -> None:
@@ -275,15 +347,18 @@ class AutoCdcFlow(_TargetMixin):
         updates[END_AT] = f"s.{END_AT}"
         inserts: dict[str, str | Column] = {
             core.quote(c): f"s.{core.quote(c)}" for c in (*keys, *values, START_AT, END_AT)}
-        builder = (
-            merge.table(self.run.spark, self.target)
-            .merge(rows.alias("s"), on)
-            .whenMatchedDelete(condition=f"s.{core.ACTION} = 'delete'")
-            .whenMatchedUpdate(condition=f"NOT ({same})", set=updates)
-            .whenNotMatchedInsert(condition=f"s.{core.ACTION} IN ('insert', 'version')",
-                                  values=inserts)
-        )
-        self._execute(builder, batch_id)
+        with merge.cached(rows) as (source, count):
+            if not count:
+                return
+            builder = (
+                merge.table(self.run.spark, self.target)
+                .merge(source.alias("s"), on)
+                .whenMatchedDelete(condition=f"s.{core.ACTION} = 'delete'")
+                .whenMatchedUpdate(condition=f"NOT ({same})", set=updates)
+                .whenNotMatchedInsert(condition=f"s.{core.ACTION} IN ('insert', 'version')",
+                                      values=inserts)
+            )
+            self._execute(builder, batch_id)
 
     def _execute(self, builder: Any, batch_id: int) -> None:
         target = self.target
@@ -457,7 +532,14 @@ class AutoCdcSnapshotFlow(_TargetMixin):
             core.quote(c): f"s.{core.quote(c)}" for c in (*keys, *values)}
         inserts[START_AT] = "s.__medallion_version"
         inserts[END_AT] = "NULL"
-        builder = merge.table(self.run.spark, self.target).merge(rows.alias("s"), on)
+        with merge.cached(rows) as (source, _):
+            self._scd2_merge(source, on, inserts, tracked, untracked, tracked_same,
+                             untracked_same, version)
+
+    def _scd2_merge(self, source: DataFrame, on: str, inserts: dict[str, str | Column],
+                    tracked: tuple[str, ...], untracked: tuple[str, ...], tracked_same: str,
+                    untracked_same: str, version: Column) -> None:
+        builder = merge.table(self.run.spark, self.target).merge(source.alias("s"), on)
         if tracked:
             builder = builder.whenMatchedUpdate(condition=f"NOT ({tracked_same})",
                                                 set={END_AT: "s.__medallion_version"})

@@ -119,36 +119,41 @@ class GoldFlow(Flow):
         return since, ""
 
     def _merge_changed_groups(self, since: int, fingerprint: dict[str, Any] | None) -> None:
-        from pyspark.sql import Observation
-        from pyspark.sql import functions as F
-
         assert fingerprint is not None
         spec = self.spec
         until = int(fingerprint["inputs"][spec.source])
-        path = self.run.path(spec.source).as_uri()
+        source_path = self.run.path(spec.source)
         spark = self.run.spark
-        observation = Observation()
         changes = (
             spark.read.format("delta").option("readChangeFeed", "true")
             .option("startingVersion", str(since + 1)).option("endingVersion", str(until))
-            .load(path)
-            .observe(observation, F.count(F.lit(1)).alias("rows"))
+            .load(source_path.as_uri())
         )
         groups = core.changed_groups(changes, spec).persist()
         try:
-            count = groups.count()
-            self.result.rows_in = int(observation.get.get("rows", 0) or 0)
-            if count:
-                source = spark.read.format("delta").option("versionAsOf", str(until)).load(path)
-                self._merge(core.refresh_groups(source, groups, spec))
+            # The source is at version `until` (it was written earlier in this run, if at all).
+            source = spark.read.format("delta").load(source_path.as_uri())
+            count = self._merge(core.refresh_groups(source, groups, spec))
         finally:
             groups.unpersist()
+        self.result.rows_in = merge.changed_rows(source_path, since, until)
         self.result.refresh = "GROUP_AGGREGATE"
         self.result.detail = (f"{count:,} group(s) recomputed from {self.result.rows_in:,} "
                               "changed source row(s)")
         self.remember(fingerprint)
 
-    def _merge(self, fresh: DataFrame) -> None:
+    def _merge(self, fresh: DataFrame) -> int:
+        """MERGE recomputed groups (with :data:`~medallion.core.gold.KEEP`); return how many.
+
+        The groups are computed once and cached first: a MERGE reads its source twice (to find
+        the files it touches, then to write), and the source here scans the whole input.
+        """
+        with merge.cached(fresh) as (kept, count):
+            if count:
+                self._merge_cached(kept)
+        return count
+
+    def _merge_cached(self, fresh: DataFrame) -> None:
         spec = self.spec
         target = self.target
         names = (*((spec.window.start, spec.window.end) if spec.window else ()),
