@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     _conf_option(run)
     run.add_argument("--full-refresh", nargs="*", metavar="TABLE", default=None,
                      help="reset these tables (all when none is named) before running")
+    run.add_argument("--optimize", action="store_true",
+                     help="run OPTIMIZE on clustered tables after writing them")
 
     validate = sub.add_parser("validate", help="check a pipeline's definitions without Spark")
     validate.add_argument("pipeline", help="Python file declaring the tables")
@@ -114,11 +116,11 @@ def _print_table(table: TableResult) -> None:
 
 
 def _finish(result: RunResult) -> int:
-    for table in result.tables.values():
+    for table in (*result.flows.values(), *result.tables.values()):
         if table.error is not None:
             print(f"  {table.name}: {table.error}")
-        elif table.detail:
-            print(f"  {table.name}: {table.detail}")
+        elif table.notes():
+            print(f"  {table.name}: " + "; ".join(table.notes()))
     verdict = "succeeded" if result.ok else f"FAILED ({len(result.failed)} table(s) failed)"
     print(f"pipeline '{result.pipeline}' {verdict} in {result.seconds:.1f}s; "
           f"tables in {result.warehouse} (schema {result.schema})")
@@ -130,7 +132,7 @@ def _execute(pipeline: Pipeline, args: argparse.Namespace,
     from medallion.backends.local import LocalRunner
 
     runner = LocalRunner(warehouse=args.warehouse, quiet=not args.verbose,
-                         on_table=_print_table)
+                         on_table=_print_table, optimize=getattr(args, "optimize", False))
     pipeline.validate()
     if not args.verbose:
         print("starting Spark...", file=sys.stderr, flush=True)
@@ -165,7 +167,8 @@ def _validate(args: argparse.Namespace) -> int:
         spec_rules = getattr(decl.spec, "rules", ())
         rules += len(spec_rules)
         reads = ", ".join(decl.spec.inputs()) or decl.spec.model_dump().get("path", "-")
-        outputs = ", ".join(decl.spec.outputs())
+        outputs = ", ".join(decl.spec.outputs()) or (
+            f"{decl.name} (flow into {getattr(decl.spec, 'target', '?')})")
         print(f"{decl.spec.layer:<7} {outputs:<40} <- {reads}"
               + (f"  [{len(spec_rules)} rule(s)]" if spec_rules else ""))
     print(f"ok: pipeline '{pipeline.name}' has {len(graph.order)} definition(s), "
