@@ -104,7 +104,7 @@ def _report(exc: BaseException, debug: bool) -> None:
         traceback.print_exception(exc)
     label = "error" if isinstance(exc, MedallionError) else f"error ({type(exc).__name__})"
     message = str(exc).strip().splitlines() if not isinstance(exc, MedallionError) else [str(exc)]
-    print(f"{label}: {message[0] if message else exc!r}", file=sys.stderr)
+    print(f"{label}: {message[0] if message else repr(exc)}", file=sys.stderr)
     if isinstance(exc, MedallionError):
         return
     if not debug:
