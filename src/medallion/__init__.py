@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from medallion import agg
+from medallion import agg, checks
 from medallion.context import ReadContext, read, read_change_stream, read_changes, read_stream
 from medallion.declare import (
     append_flow,
@@ -37,11 +37,15 @@ from medallion.errors import (
     MedallionError,
     MissingDependencyError,
     NoActivePipelineError,
+    PipelineFileError,
     PipelineRunError,
     SpecError,
     TableRunError,
 )
+from medallion.files.load import load_pipeline_file
 from medallion.pipeline import Declaration, Pipeline, active_pipeline, config, current_pipeline
+from medallion.quality.library import RuleLibrary, load_rules
+from medallion.quality.templates import RuleTemplate
 from medallion.specs import (
     Aggregation,
     AppendFlowSpec,
@@ -79,10 +83,13 @@ __all__ = [
     "MissingDependencyError",
     "NoActivePipelineError",
     "Pipeline",
+    "PipelineFileError",
     "PipelineRunError",
     "QuerySpec",
     "ReadContext",
     "Rule",
+    "RuleLibrary",
+    "RuleTemplate",
     "SilverSpec",
     "SpecError",
     "StreamingTableSpec",
@@ -95,15 +102,21 @@ __all__ = [
     "append_flow",
     "bronze_autoloader",
     "bronze_batch",
+    "checks",
     "config",
     "create_auto_cdc_flow",
     "create_auto_cdc_from_snapshot_flow",
     "create_streaming_table",
     "current_pipeline",
+    "event_log",
     "expect",
     "expect_or_drop",
     "expect_or_fail",
+    "expectation_metrics",
     "gold_aggregate",
+    "load_pipeline_file",
+    "load_rules",
+    "local_session",
     "read",
     "read_change_stream",
     "read_changes",
@@ -112,3 +125,16 @@ __all__ = [
     "silver_with_rules",
     "table",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Lazy: these pull in the local backend's modules, which most imports never need.
+    if name in ("event_log", "expectation_metrics"):
+        from medallion import eventlog
+
+        return getattr(eventlog, name)
+    if name == "local_session":
+        from medallion.backends.local.session import local_session
+
+        return local_session
+    raise AttributeError(f"module 'medallion' has no attribute {name!r}")

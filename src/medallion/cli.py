@@ -1,25 +1,29 @@
 """The ``medallion`` command line.
 
-Exit status: 0 success; 1 the pipeline ran and a table failed; 2 bad usage or invalid
-definitions (reported before any Spark job).
+Commands: ``demo``, ``run``, ``validate``, ``graph``, ``schema``. Exit status: 0 success; 1 the
+pipeline ran and a table failed; 2 bad usage or invalid definitions (reported before any Spark
+job).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medallion.backends.local.result import HEADER
 from medallion.errors import MedallionError, PipelineRunError
 
 if TYPE_CHECKING:
-    from medallion.backends.local.result import RunResult, TableResult
+    from medallion.backends.local import LocalRunner
+    from medallion.backends.local.result import RunResult
     from medallion.pipeline import Pipeline
+    from medallion.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -40,20 +44,59 @@ def build_parser() -> argparse.ArgumentParser:
     _warehouse_option(demo)
     demo.add_argument("--full-refresh", action="store_true",
                       help="reset every table before running")
+    _progress_option(demo)
 
     run = sub.add_parser("run", help="run a pipeline file")
-    run.add_argument("pipeline", help="Python file declaring the tables")
+    _pipeline_argument(run)
     _warehouse_option(run)
     _conf_option(run)
     run.add_argument("--full-refresh", nargs="*", metavar="TABLE", default=None,
                      help="reset these tables (all when none is named) before running")
     run.add_argument("--optimize", action="store_true",
                      help="run OPTIMIZE on clustered tables after writing them")
+    _progress_option(run)
+
+    quality = sub.add_parser("quality", help="data-quality summary from the event log")
+    _warehouse_option(quality)
+    quality.add_argument("--schema", default="medallion_db", help="schema of the event log")
+    quality.add_argument("--pipeline", default=None, help="only this pipeline")
+    quality.add_argument("--all-updates", action="store_true",
+                         help="every update, not only the latest of each pipeline")
 
     validate = sub.add_parser("validate", help="check a pipeline's definitions without Spark")
-    validate.add_argument("pipeline", help="Python file declaring the tables")
+    _pipeline_argument(validate)
     _conf_option(validate)
+
+    graph = sub.add_parser(
+        "graph", help="print the pipeline's graph as Mermaid, or draw it (--output)")
+    _pipeline_argument(graph)
+    _conf_option(graph)
+    graph.add_argument(
+        "--output", "-o", metavar="FILE", default=None,
+        help="write a picture instead: .svg, .png or .html (drawn with Graphviz), .mmd or .md "
+             "(Mermaid), .dot or .gv (Graphviz source)")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of pipeline files")
+    schema.add_argument("--output", "-o", metavar="FILE", default=None,
+                        help="write it to FILE instead of printing it")
     return parser
+
+
+def _pipeline_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pipeline",
+                        help="pipeline file: Python declaring the tables, or .yaml/.yml/.json")
+
+
+def _progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress", choices=("auto", "live", "plain"), default="auto",
+        help="live table on a terminal, one line per event otherwise (auto)")
+    # Also accepted after the command (`medallion run p.py --verbose`); SUPPRESS keeps the
+    # value given before the command when this one is absent.
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show Spark's own console output, progress bar and warnings")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show Python tracebacks on errors")
 
 
 def _warehouse_option(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +109,9 @@ def _warehouse_option(parser: argparse.ArgumentParser) -> None:
 def _conf_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="pipeline configuration value (repeatable)")
+    parser.add_argument(
+        "--env", metavar="NAME", default=os.environ.get("MEDALLION_ENV") or None,
+        help="environment overlay of a YAML/JSON pipeline file (default $MEDALLION_ENV)")
 
 
 def _parse_conf(items: Sequence[str]) -> dict[str, str]:
@@ -87,6 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "quality":
+            return _quality(args)
+        if args.command == "graph":
+            return _graph(args)
+        if args.command == "schema":
+            return _schema(args)
         return _validate(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -104,15 +156,25 @@ def _report(exc: BaseException, debug: bool) -> None:
         traceback.print_exception(exc)
     label = "error" if isinstance(exc, MedallionError) else f"error ({type(exc).__name__})"
     message = str(exc).strip().splitlines() if not isinstance(exc, MedallionError) else [str(exc)]
-    print(f"{label}: {message[0] if message else repr(exc)}", file=sys.stderr)
+    # (not `{... if message else exc!r}`: the !r would apply to the whole conditional)
+    text = message[0] if message else repr(exc)
+    print(f"{label}: {text}", file=sys.stderr)
     if isinstance(exc, MedallionError):
         return
     if not debug:
         print("(run with --debug for the full trace)", file=sys.stderr)
 
 
-def _print_table(table: TableResult) -> None:
-    print(table.line(), flush=True)
+def quality_lines(result: RunResult) -> list[str]:
+    """The run's data-quality summary: one line per table and rule."""
+    lines = []
+    for table in result.tables.values():
+        for e in table.expectations:
+            lines.append(
+                f"  {table.name + '.' + e.name:<40} {e.action:<5} passed {e.passed:>10,}  "
+                f"failed {e.failed:>9,}  pass rate {e.pass_rate:7.2%}"
+            )
+    return ["data quality:", *lines] if lines else []
 
 
 def _finish(result: RunResult) -> int:
@@ -121,34 +183,63 @@ def _finish(result: RunResult) -> int:
             print(f"  {table.name}: {table.error}")
         elif table.notes():
             print(f"  {table.name}: " + "; ".join(table.notes()))
+    for line in quality_lines(result):
+        print(line)
     verdict = "succeeded" if result.ok else f"FAILED ({len(result.failed)} table(s) failed)"
     print(f"pipeline '{result.pipeline}' {verdict} in {result.seconds:.1f}s; "
           f"tables in {result.warehouse} (schema {result.schema})")
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _execute(pipeline: Pipeline, args: argparse.Namespace,
-             full_refresh: bool | list[str]) -> int:
+def _runner(args: argparse.Namespace, progress: Progress,
+            warehouse: str | os.PathLike[str] | None) -> LocalRunner:
     from medallion.backends.local import LocalRunner
 
-    runner = LocalRunner(warehouse=args.warehouse, quiet=not args.verbose,
-                         on_table=_print_table, optimize=getattr(args, "optimize", False))
-    pipeline.validate()
+    # --verbose shows Spark's own console output, its progress bar and its warnings.
+    spark_conf = {"spark.ui.showConsoleProgress": "true"} if args.verbose else {}
+    return LocalRunner(warehouse=warehouse, quiet=not args.verbose,
+                       spark_conf=spark_conf, on_table=progress.table_done,
+                       on_start=progress.table_started,
+                       optimize=getattr(args, "optimize", False))
+
+
+def _start_spark(runner: LocalRunner, args: argparse.Namespace) -> None:
     if not args.verbose:
         print("starting Spark...", file=sys.stderr, flush=True)
-    _ = runner.spark
-    print(HEADER)
+    spark = runner.spark
+    if args.verbose:
+        spark.sparkContext.setLogLevel("WARN")
+
+
+def _run_with_progress(runner: LocalRunner, pipeline: Pipeline, progress: Progress,
+                       full_refresh: bool | list[str]) -> RunResult:
+    progress.start(pipeline.name, [d.name for d in pipeline.graph().order])
     try:
         result = runner.run(pipeline, full_refresh=full_refresh, raise_on_failure=False)
     except PipelineRunError:  # pragma: no cover - raise_on_failure is off
         raise
-    return _finish(result)
+    finally:
+        progress.close()
+    progress.finish(result)
+    return result
+
+
+def _execute(pipeline: Pipeline, args: argparse.Namespace,
+             full_refresh: bool | list[str]) -> int:
+    from medallion.progress import make_progress
+
+    progress = make_progress(sys.stdout, args.progress, args.verbose)
+    runner = _runner(args, progress, args.warehouse)
+    pipeline.validate()
+    _start_spark(runner, args)
+    return _finish(_run_with_progress(runner, pipeline, progress, full_refresh))
 
 
 def _run(args: argparse.Namespace) -> int:
     from medallion.loader import load_pipeline
 
-    pipeline = load_pipeline(args.pipeline, configuration=_parse_conf(args.conf))
+    pipeline = load_pipeline(args.pipeline, configuration=_parse_conf(args.conf),
+                             environment=args.env)
     refresh: bool | list[str] = (
         False if args.full_refresh is None else (list(args.full_refresh) or True)
     )
@@ -157,10 +248,42 @@ def _run(args: argparse.Namespace) -> int:
     return _execute(pipeline, args, refresh)
 
 
+def _quality(args: argparse.Namespace) -> int:
+    from medallion.backends.local.session import local_session
+    from medallion.backends.local.warehouse import Warehouse
+    from medallion.eventlog import expectation_metrics
+
+    warehouse = Warehouse(args.warehouse)
+    if warehouse.version(args.schema, "event_log") is None:
+        raise MedallionError(
+            f"no event log in {warehouse.root} (schema {args.schema}): run a pipeline there "
+            "first, or pass --warehouse"
+        )
+    if not args.verbose:
+        print("starting Spark...", file=sys.stderr, flush=True)
+    spark = local_session(
+        quiet_startup_log=None if args.verbose else warehouse.log_dir() / "spark.log"
+    )
+    rows = expectation_metrics(
+        warehouse=warehouse.root, schema=args.schema, spark=spark, pipeline=args.pipeline,
+        update_id=None if args.all_updates else "latest",
+    ).collect()
+    if not rows:
+        print("no rules were evaluated in the selected update(s)")
+        return EXIT_OK
+    print(f"{'pipeline':<16} {'update':<10} {'table.rule':<40} {'passed':>10} {'failed':>9} "
+          f"{'pass rate':>9}")
+    for r in rows:
+        print(f"{r.pipeline_name:<16} {r.update_id[:8]:<10} {r.dataset + '.' + r.name:<40} "
+              f"{r.passed_records:>10,} {r.failed_records:>9,} {r.pass_rate:>9.2%}")
+    return EXIT_OK
+
+
 def _validate(args: argparse.Namespace) -> int:
     from medallion.loader import load_pipeline
 
-    pipeline = load_pipeline(args.pipeline, configuration=_parse_conf(args.conf))
+    pipeline = load_pipeline(args.pipeline, configuration=_parse_conf(args.conf),
+                             environment=args.env)
     graph = pipeline.validate()
     rules = 0
     for decl in graph.order:
@@ -176,12 +299,44 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _graph(args: argparse.Namespace) -> int:
+    from medallion.diagram import diagram_of
+    from medallion.diagram.mermaid import to_mermaid
+    from medallion.loader import load_pipeline
+
+    pipeline = load_pipeline(args.pipeline, configuration=_parse_conf(args.conf),
+                             environment=args.env)
+    diagram = diagram_of(pipeline)
+    if args.output is None:
+        print(to_mermaid(diagram))
+        return EXIT_OK
+    from medallion.diagram.graphviz import write_picture
+
+    path = write_picture(diagram, args.output)
+    print(f"wrote {path} ({len(diagram.nodes)} tables, {len(diagram.edges)} edges)")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from medallion.files.schema import pipeline_json_schema
+
+    text = json.dumps(pipeline_json_schema(), indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote the JSON Schema of pipeline files to {path}")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     import medallion
-    from medallion.backends.local import LocalRunner
     from medallion.backends.local.warehouse import Warehouse
     from medallion.demo import data
     from medallion.demo.orders import declare_orders_pipeline
+    from medallion.progress import make_progress
 
     if args.rows < 1:
         raise MedallionError(f"--rows {args.rows}: give at least 1 row")
@@ -196,10 +351,9 @@ def _demo(args: argparse.Namespace) -> int:
         declare_orders_pipeline(str(input_root))
     pipeline.validate()
 
-    runner = LocalRunner(warehouse=warehouse.root, quiet=not args.verbose,
-                         on_table=_print_table)
-    if not args.verbose:
-        print("starting Spark...", file=sys.stderr, flush=True)
+    progress = make_progress(sys.stdout, args.progress, args.verbose)
+    runner = _runner(args, progress, warehouse.root)
+    _start_spark(runner, args)
     spark = runner.spark
     if regenerate:
         if input_root.exists():
@@ -210,9 +364,7 @@ def _demo(args: argparse.Namespace) -> int:
               f"{input_root}")
     else:
         print(f"reusing {args.rows:,} sample orders in {input_root} (nothing new to ingest)")
-    print(HEADER)
-    result = runner.run(pipeline, full_refresh=full_refresh, raise_on_failure=False)
-    return _finish(result)
+    return _finish(_run_with_progress(runner, pipeline, progress, full_refresh))
 
 
 if __name__ == "__main__":  # pragma: no cover

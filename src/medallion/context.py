@@ -81,9 +81,10 @@ def read(name: str) -> DataFrame:
 
     Example:
         >>> import medallion
-        >>> @medallion.table
-        ... def big_orders():
-        ...     return medallion.read("silver_orders").where("amount > 1000")
+        >>> with medallion.Pipeline("orders"):
+        ...     @medallion.table(inputs=["silver_orders"])
+        ...     def big_orders():
+        ...         return medallion.read("silver_orders").where("amount > 1000")
     """
     return current_context().read(name)
 
@@ -104,9 +105,12 @@ def read_changes(
 
     Example:
         >>> import medallion
-        >>> @medallion.table
-        ... def customer_history():
-        ...     return medallion.read_changes("silver_customers", starting_version=1)
+        >>> with medallion.Pipeline("crm") as p:
+        ...     @medallion.table
+        ...     def customer_history():
+        ...         return medallion.read_changes("silver_customers", starting_version=1)
+        >>> p["customer_history"].spec.inputs()
+        ('silver_customers',)
     """
     return current_context().read_changes(name, starting_version=starting_version,
                                           ending_version=ending_version)
@@ -120,9 +124,12 @@ def read_change_stream(name: str, *, starting_version: int | None = None) -> Dat
 
     Example:
         >>> import medallion
-        >>> @medallion.table(incremental=True)
-        ... def customer_changes():
-        ...     return medallion.read_change_stream("silver_customers", starting_version=0)
+        >>> with medallion.Pipeline("crm") as p:
+        ...     @medallion.table(incremental=True)
+        ...     def customer_changes():
+        ...         return medallion.read_change_stream("silver_customers", starting_version=0)
+        >>> p["customer_changes"].spec.incremental
+        True
     """
     return current_context().read_change_stream(name, starting_version=starting_version)
 

@@ -102,3 +102,44 @@ class TableRunError(PipelineRunError):
 
 class BackendError(MedallionError):
     """The selected backend cannot be used here (e.g. an unknown ``MEDALLION_BACKEND`` value)."""
+
+
+class PipelineFileError(SpecError):
+    """A YAML/JSON pipeline file is invalid: unreadable, an unknown field, a bad value.
+
+    The message lists every problem found, each at ``file:line`` with the field's path in the
+    document (``tables[2].rules[0].condition``) and, for misspelt names, a "did you mean".
+    ``problems`` holds the same as :class:`FileProblem` entries for tools.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        problems: Sequence[FileProblem] = (),
+        table: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.problems = tuple(problems)
+        super().__init__(message, table=table, field=field)
+
+
+class FileProblem:
+    """One problem in a pipeline file: where it is and what is wrong."""
+
+    def __init__(self, file: str, line: int | None, path: str, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"FileProblem({str(self)!r})"

@@ -23,6 +23,8 @@ FAILED_RULES_COLUMN = "_failed_rules"
 QUARANTINED_AT_COLUMN = "_quarantined_at"
 SOURCE_ROW_COLUMN = "_source_row"
 VIOLATION_MARKER = "[MEDALLION_EXPECTATION_VIOLATION]"
+#: to_json options that keep NULL fields, so a row shown in an error or quarantine is complete.
+JSON_WITH_NULLS = {"ignoreNullFields": "false"}
 
 _VIOLATION = re.compile(
     re.escape(VIOLATION_MARKER) + r" table=(?P<table>\S+) rules=(?P<rules>[^\n]*?) row=(?P<row>.*)",
@@ -81,7 +83,7 @@ class RuleSet:
             F.lit(f"{VIOLATION_MARKER} table={self.table} rules="),
             names,
             F.lit(" row="),
-            F.to_json(F.struct(F.col("*"))),
+            F.to_json(F.struct(F.col("*")), JSON_WITH_NULLS),
         )
         return F.when(names != F.lit(""), F.raise_error(message))
 
@@ -137,7 +139,7 @@ class RuleSet:
             QUARANTINED_AT_COLUMN: F.current_timestamp(),
         }
         if source_row:
-            extra[SOURCE_ROW_COLUMN] = F.to_json(F.col(SOURCE_ROW_COLUMN))
+            extra[SOURCE_ROW_COLUMN] = F.to_json(F.col(SOURCE_ROW_COLUMN), JSON_WITH_NULLS)
         failed = annotated.where(~self.passes_drop_rules()).withColumns(extra)
         return failed.drop(*self.internal_columns())
 

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from medallion.quality.sqlexpr import SqlSyntaxError, check_expression
 
+#: Set while a spec is being validated, so nested models leave error reporting to the outer one.
+VALIDATING: ContextVar[bool] = ContextVar("medallion_spec_validating", default=False)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 
@@ -19,9 +29,30 @@ MAX_CLUSTERING_COLUMNS = 4
 
 
 class Model(BaseModel):
-    """Base of every spec: immutable, and unknown fields are an error rather than ignored."""
+    """Base of every spec: immutable, and unknown fields are an error rather than ignored.
+
+    Constructing one with bad fields raises :class:`medallion.SpecError` naming the field.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def __init__(self, /, **data: Any) -> None:
+        # pydantic calls __init__ for nested models too; only the outermost call translates the
+        # error, so a message names the full field path once.
+        if VALIDATING.get():
+            super().__init__(**data)
+            return
+        token = VALIDATING.set(True)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            from medallion.specs.errors import spec_error
+
+            name = data.get("name")
+            raise spec_error(exc, type(self), table=name if isinstance(name, str) else None,
+                             fields=data) from None
+        finally:
+            VALIDATING.reset(token)
 
 
 def check_table_name(value: str, what: str = "table name") -> str:

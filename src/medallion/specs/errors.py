@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from medallion.errors import SpecError
+
+
+@contextmanager
+def validating() -> Iterator[None]:
+    """Validate models inside this block with pydantic's own errors (no nested SpecError)."""
+    from medallion.specs.base import VALIDATING
+
+    token = VALIDATING.set(True)
+    try:
+        yield
+    finally:
+        VALIDATING.reset(token)
+
+
+def describe_error(
+    err: Any, model: type[BaseModel], fields: Mapping[str, Any] | None = None
+) -> tuple[str, str]:
+    """One pydantic error as (field path without union tags, message naming field and rule)."""
+    raw_loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+    loc, _ = _walk(model, raw_loc)
+    return loc, _describe(err, raw_loc, loc, model) + _rule_hint(tuple(err["loc"]), fields)
 
 
 def build_spec(
@@ -16,7 +38,8 @@ def build_spec(
 ) -> Any:
     """Validate ``fields`` into ``model``; raise :class:`SpecError` with a readable message."""
     try:
-        return model.model_validate(dict(fields))
+        with validating():
+            return model.model_validate(dict(fields))
     except ValidationError as exc:
         name = fields.get("name") if isinstance(fields.get("name"), str) else None
         raise spec_error(exc, model, table=name, what=what, fields=fields) from None
@@ -32,17 +55,22 @@ def spec_error(
 ) -> SpecError:
     """Summarise a ValidationError: one line per problem, each naming its field."""
     layer = getattr(model, "layer", None)
-    subject = what or (f"{layer} table" if isinstance(layer, str) else model.__name__)
+    subject = what or (f"{layer} table" if isinstance(layer, str) else _noun(model.__name__))
     head = f"{subject} '{table}'" if table else subject
     lines = []
     first_field: str | None = None
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+        loc, text = describe_error(err, model, fields)
         first_field = first_field or loc or None
-        lines.append(_describe(err, loc, model) + _rule_hint(err["loc"], fields))
+        lines.append(text)
     message = f"{head}: " + ("; ".join(lines) if len(lines) == 1 else "\n  - " + "\n  - ".join(
         lines))
     return SpecError(message, table=table, field=first_field)
+
+
+def _noun(class_name: str) -> str:
+    """``RuleTemplate`` → ``rule template``."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in class_name).strip()
 
 
 def _rule_hint(loc: tuple[Any, ...], fields: Mapping[str, Any] | None) -> str:
@@ -58,14 +86,14 @@ def _rule_hint(loc: tuple[Any, ...], fields: Mapping[str, Any] | None) -> str:
     return f" (rule '{name}')" if isinstance(name, str) else ""
 
 
-def _describe(err: Any, loc: str, model: type[BaseModel]) -> str:
+def _describe(err: Any, raw_loc: str, loc: str, model: type[BaseModel]) -> str:
     kind = err["type"]
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind == "extra_forbidden":
         field = loc.rsplit(".", 1)[-1]
-        allowed = _allowed_fields(model, loc)
+        allowed = _allowed_fields(model, raw_loc)
         close = difflib.get_close_matches(field, allowed, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         return f"unknown field '{loc}'.{hint} Allowed fields: {', '.join(allowed)}"
@@ -78,21 +106,58 @@ def _describe(err: Any, loc: str, model: type[BaseModel]) -> str:
     return f"field '{loc}': {msg}"
 
 
-def _allowed_fields(model: type[BaseModel], loc: str) -> list[str]:
-    """Field names valid at ``loc`` (descending into nested models such as rules.0)."""
-    current: Any = model
-    for part in loc.split(".")[:-1]:
+def _models_in(annotation: Any) -> list[tuple[str | None, type[BaseModel]]]:
+    """Every (tag, model) reachable inside a type annotation (lists, dicts, unions, Annotated)."""
+    found: list[tuple[str | None, type[BaseModel]]] = []
+    tag = None
+    for meta in getattr(annotation, "__metadata__", ()):
+        if isinstance(meta, Tag):
+            tag = meta.tag
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        kind = annotation.model_fields.get("kind")
+        default = kind.default if kind is not None else None
+        found.append((tag or (default if isinstance(default, str) else None), annotation))
+        return found
+    for arg in getattr(annotation, "__args__", ()) or ():
+        for inner_tag, model in _models_in(arg):
+            found.append((inner_tag or tag, model))
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None and not getattr(annotation, "__args__", None):
+        found.extend(_models_in(origin))
+    return found
+
+
+def _walk(model: type[BaseModel], loc: str) -> tuple[str, list[type[BaseModel]]]:
+    """The location without union tags, and the model(s) whose fields are valid at its end."""
+    candidates: list[tuple[str | None, type[BaseModel]]] = [(None, model)]
+    shown: list[str] = []
+    parts = loc.split(".") if loc else []
+    for position, part in enumerate(parts):
         if part.isdigit():
+            shown.append(part)
             continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            break
-        annotation = field.annotation
-        for arg in getattr(annotation, "__args__", ()) or (annotation,):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                current = arg
-                break
-    fields = getattr(current, "model_fields", {})
-    return sorted(
-        (f.alias or name) for name, f in fields.items() if name not in ("kind",)
-    )
+        tagged: list[tuple[str | None, type[BaseModel]]] = [
+            (t, m) for t, m in candidates if t == part
+        ]
+        if tagged and len(candidates) > 1:  # a discriminated-union tag: narrow the candidates
+            candidates = tagged
+            continue
+        owner = next((m for _, m in candidates if part in m.model_fields), None)
+        if owner is not None:
+            shown.append(part)
+            if position < len(parts) - 1:
+                candidates = _models_in(owner.model_fields[part].annotation) or candidates
+            continue
+        shown.append(part)
+    return ".".join(shown), [m for _, m in candidates]
+
+
+def _allowed_fields(model: type[BaseModel], loc: str) -> list[str]:
+    """Field names valid where ``loc`` points (descending into nested and union models)."""
+    _, candidates = _walk(model, loc)
+    names: set[str] = set()
+    for current in candidates:
+        names.update(
+            (f.alias or name) for name, f in current.model_fields.items() if name != "kind"
+        )
+    return sorted(names)

@@ -2,16 +2,21 @@
 
 The rule flags, the per-rule counts and the fail check are all part of the plan that writes the
 table; the counts arrive through ``DataFrame.observe`` when the write finishes. When the rows feed
-two tables (kept rows and quarantine), the evaluated rows are cached so the input is read once.
+two tables (kept rows and quarantine) or a MERGE, the evaluated rows are cached and materialized
+by one plain action first: the input is read once, and the counts are observed reliably (an
+observation inside a Delta MERGE's source is never delivered, and ``Observation.get`` would wait
+forever).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from medallion.backends.local.result import ExpectationResult, TableResult
 from medallion.core.rules import RuleSet, expectation_counts
+from medallion.errors import MedallionError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Observation
@@ -32,11 +37,21 @@ class Evaluated:
         if self.cached:
             self.annotated.unpersist()
 
+    def materialize(self) -> None:
+        """Compute the cached rows with one plain action.
+
+        It fills the cache, observes the counts, and raises if a fail rule is violated, before
+        anything is written.
+        """
+        if not self.cached:
+            raise AssertionError("materialize() needs evaluate(..., cache=True)")
+        self.annotated.count()
+
     @property
     def metrics(self) -> dict[str, Any]:
-        """The observed counts; only valid once the first write of these rows has finished."""
+        """The observed counts; only valid once the first action on these rows has finished."""
         if self._metrics is None:
-            self._metrics = dict(self.observation.get)
+            self._metrics = observed(self.observation)
         return self._metrics
 
     @property
@@ -61,19 +76,38 @@ class Evaluated:
         ]
 
 
-def evaluate(df: DataFrame, rules: RuleSet, *, two_outputs: bool) -> Evaluated:
+def evaluate(df: DataFrame, rules: RuleSet, *, cache: bool) -> Evaluated:
     """Annotate ``df`` with rule flags and attach the metrics observation.
 
     Args:
         df: The rows reaching the rules (after casts and derived columns).
         rules: The table's rules (may be empty: then only rows are counted).
-        two_outputs: True when the rows feed both the table and its quarantine.
+        cache: True when the rows feed more than one write or a MERGE; call
+            :meth:`Evaluated.materialize` before writing then.
     """
     from pyspark.sql import Observation
 
     observation = Observation()
     annotated = rules.annotate(df) if rules.rules else df
     annotated = annotated.observe(observation, *rules.metric_columns())
-    if two_outputs:
+    if cache:
         annotated = annotated.persist()
-    return Evaluated(rules, annotated, observation, cached=two_outputs)
+    return Evaluated(rules, annotated, observation, cached=cache)
+
+
+def observed(observation: Observation, timeout: float = 60.0) -> dict[str, Any]:
+    """The metrics of an observation whose action has finished.
+
+    ``Observation.get`` blocks until metrics arrive; a plan that never delivers them would hang
+    the run, so wait in a helper thread and fail loudly instead.
+    """
+    box: list[Any] = []
+    worker = threading.Thread(target=lambda: box.append(observation.get), daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not box:
+        raise MedallionError(
+            "internal error: the row counts of a write were not delivered by Spark within "
+            f"{timeout:.0f}s; please report this with the pipeline definition"
+        )
+    return dict(box[0])

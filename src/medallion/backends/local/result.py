@@ -114,6 +114,7 @@ class RunResult:
     flows: dict[str, TableResult] = field(default_factory=dict)
     seconds: float = 0.0
     spark: SparkSession | None = field(default=None, repr=False)
+    update_id: str | None = None
 
     @property
     def ok(self) -> bool:

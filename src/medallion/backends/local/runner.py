@@ -9,19 +9,23 @@ from typing import TYPE_CHECKING
 
 from medallion.backends.local import clustering
 from medallion.backends.local.context import RunContext, explain
+from medallion.backends.local.delta import Target
+from medallion.backends.local.eventlog import EVENT_LOG_TABLE, EventLog, pipeline_id
 from medallion.backends.local.result import RunResult, TableResult
 from medallion.backends.local.session import local_session, require_spark
 from medallion.backends.local.settings import LocalSettings
 from medallion.backends.local.warehouse import Warehouse
+from medallion.errors import GraphError
 from medallion.graph import Graph
 from medallion.pipeline import Declaration, Pipeline
 from medallion.specs.base import TableSpec
-from medallion.specs.flows import FlowSpec
+from medallion.specs.flows import FlowSpec, StreamingTableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 ProgressCallback = Callable[[TableResult], None]
+StartCallback = Callable[[Declaration], None]
 
 
 class LocalRunner:
@@ -39,6 +43,9 @@ class LocalRunner:
         spark_conf: Extra Spark settings for a session the runner starts.
         quiet: Send the JVM's console output to ``<warehouse>/_system/logs/`` (CLI default).
         on_table: Called with each table's result as soon as it is known (progress display).
+        event_log: Name of the event log table in the pipeline's schema (None: no event log).
+        on_start: Called with each declaration just before its table starts running (a
+            skipped table is only reported to ``on_table``).
         optimize: Run ``OPTIMIZE`` on clustered tables after writing them (see
             :class:`~medallion.backends.local.settings.LocalSettings`).
         incremental_refresh: Let materialized views merge only changed groups (default True).
@@ -52,6 +59,8 @@ class LocalRunner:
         spark_conf: Mapping[str, str] | None = None,
         quiet: bool = False,
         on_table: ProgressCallback | None = None,
+        event_log: str | None = EVENT_LOG_TABLE,
+        on_start: StartCallback | None = None,
         optimize: bool = False,
         incremental_refresh: bool = True,
     ) -> None:
@@ -61,6 +70,8 @@ class LocalRunner:
         self._spark_conf = dict(spark_conf or {})
         self._quiet = quiet
         self._on_table = on_table
+        self._event_log = event_log
+        self._on_start = on_start
 
     @property
     def spark(self) -> SparkSession:
@@ -94,57 +105,99 @@ class LocalRunner:
             PipelineRunError: after the run, when a table failed (unless disabled).
         """
         graph = pipeline.graph()
+        self._check_event_log_name(pipeline)
         refresh = self._refresh_set(pipeline, graph, full_refresh)
         require_spark()
         started = time.perf_counter()
         spark = self.spark
         context = RunContext(spark, self.warehouse, pipeline, graph, self.settings)
         result = RunResult(pipeline.name, pipeline.schema, self.warehouse.root, spark=spark)
-        self.warehouse.ensure_schema(spark, pipeline.schema)
+        self._prepare_catalog(pipeline, graph, refresh)
+        events = EventLog(pipeline.name, pipeline_id(pipeline.name, str(self.warehouse.root)),
+                          pipeline.schema)
+        events.update_started(refresh, [d.name for d in graph.order])
         for decl in graph.order:
-            for output in decl.spec.outputs():
-                # The session catalog may still point at another warehouse (an earlier run in
-                # this process): always re-register from what is on disk here.
-                self.warehouse.unregister(spark, pipeline.schema, output)
-                if decl.key in refresh:
-                    self.warehouse.reset(pipeline.schema, output)
-                elif self.warehouse.exists(pipeline.schema, output):
-                    self.warehouse.register(spark, pipeline.schema, output)
-
-        blocked: dict[str, str] = {}
-        for decl in graph.order:
-            culprit = next((u for u in graph.requires(decl) if u in blocked), None)
-            if culprit is not None:
-                what = f"flow '{culprit[5:]}'" if culprit.startswith("flow:") else (
-                    f"upstream table '{culprit}'")
-                table = TableResult(decl.name, decl.spec.layer, status="skipped",
-                                    detail=f"not run: {what} {blocked[culprit]}")
-                blocked[decl.key] = "was skipped"
-            else:
-                from medallion.backends.local.flows import flow_for
-
-                flow = flow_for(context, decl)
-                try:
-                    self._before(context, decl)
-                    table = flow.execute()
-                    self._after(context, decl, table)
-                except Exception as exc:  # every failure is reported per table, then raised
-                    table = flow.result
-                    table.status = "failed"
-                    table.error = explain(exc, decl.name)
-                    table.error.__cause__ = exc
-                    blocked[decl.key] = "failed"
-            context.results[decl.key] = table
-            if decl.key == decl.name:
-                result.tables[decl.name] = table
-            else:
-                result.flows[decl.name] = table
-            if self._on_table is not None:
-                self._on_table(table)
-        result.seconds = time.perf_counter() - started
+            if _is_flow(decl):
+                events.flow_defined(decl, _flow_type(context, decl))
+                events.flow_status(decl, "QUEUED")
+        result.update_id = events.update_id
+        try:
+            blocked: dict[str, str] = {}
+            for decl in graph.order:
+                table = self._run_table(context, decl, graph, blocked, events)
+                context.results[decl.key] = table
+                if decl.key == decl.name:
+                    result.tables[decl.name] = table
+                else:
+                    result.flows[decl.name] = table
+                if _is_flow(decl):
+                    events.flow_finished(decl, table)
+                if self._on_table is not None:
+                    self._on_table(table)
+            result.seconds = time.perf_counter() - started
+            events.update_finished(result.ok, result.seconds)
+        finally:
+            self._write_events(events, pipeline)
         if raise_on_failure:
             result.raise_for_failures()
         return result
+
+    def _prepare_catalog(self, pipeline: Pipeline, graph: Graph, refresh: set[str]) -> None:
+        """Reset the tables being refreshed; register every table that exists on disk."""
+        spark = self.spark
+        self.warehouse.ensure_schema(spark, pipeline.schema)
+        outputs = [(decl, output) for decl in graph.order for output in decl.spec.outputs()]
+        if self._event_log:
+            self.warehouse.unregister(spark, pipeline.schema, self._event_log)
+            if self.warehouse.exists(pipeline.schema, self._event_log):
+                self.warehouse.register(spark, pipeline.schema, self._event_log)
+        for decl, output in outputs:
+            # The session catalog may still point at another warehouse (an earlier run in this
+            # process): always re-register from what is on disk here.
+            self.warehouse.unregister(spark, pipeline.schema, output)
+            if decl.key in refresh:
+                self.warehouse.reset(pipeline.schema, output)
+            elif self.warehouse.exists(pipeline.schema, output):
+                self.warehouse.register(spark, pipeline.schema, output)
+
+    def _run_table(
+        self,
+        context: RunContext,
+        decl: Declaration,
+        graph: Graph,
+        blocked: dict[str, str],
+        events: EventLog,
+    ) -> TableResult:
+        """Run one table or flow, or skip it when something it needs failed or was skipped."""
+        culprit = next((u for u in graph.requires(decl) if u in blocked), None)
+        if culprit is not None:
+            blocked[decl.key] = "was skipped"
+            what = (f"flow '{culprit[5:]}'" if culprit.startswith("flow:")
+                    else f"upstream table '{culprit}'")
+            skipped = TableResult(decl.name, decl.spec.layer, status="skipped",
+                                  detail=f"not run: {what} {blocked[culprit]}")
+            if isinstance(decl.spec, FlowSpec):
+                skipped.target = decl.spec.target
+            return skipped
+        from medallion.backends.local.flows import flow_for
+
+        if self._on_start is not None:
+            self._on_start(decl)
+        flow = flow_for(context, decl)
+        if _is_flow(decl):
+            events.flow_status(decl, "RUNNING")
+        try:
+            self._before(context, decl)
+            table = flow.execute()
+            self._after(context, decl, table)
+            return table
+        except Exception as exc:  # every failure is reported per table, then raised
+            table = flow.result
+            table.status = "failed"
+            table.error = explain(exc, decl.name)
+            table.error.__cause__ = exc
+            blocked[decl.key] = "failed"
+            return table
 
     def _before(self, context: RunContext, decl: Declaration) -> None:
         """Before a table's first write of the run: align its clustering keys with the spec."""
@@ -169,6 +222,26 @@ class LocalRunner:
         if wrote and clustering.wants_optimize(spec, context.settings):
             clustering.optimize(context.spark, context.schema, spec.name)
             table.optimized = True
+
+    def _check_event_log_name(self, pipeline: Pipeline) -> None:
+        if not self._event_log:
+            return
+        for decl in pipeline.declarations:
+            if self._event_log in decl.spec.outputs():
+                raise GraphError(
+                    f"{decl.describe()} uses the name '{self._event_log}', which the runner's "
+                    "event log table has; rename the table, or give the runner another "
+                    "event_log name",
+                    tables=(self._event_log,),
+                )
+
+    def _write_events(self, events: EventLog, pipeline: Pipeline) -> None:
+        if not self._event_log:
+            return
+        target = Target(pipeline.schema, self._event_log,
+                        self.warehouse.table_path(pipeline.schema, self._event_log),
+                        comment="medallion pipeline event log (Databricks event log columns)")
+        events.write(self.spark, target)
 
     @staticmethod
     def _refresh_set(
@@ -197,7 +270,7 @@ class LocalRunner:
 
 def _streams(spec: object, graph: Graph) -> bool:
     """Whether a spec reads its inputs as streams (conservatively, for full refresh)."""
-    from medallion.specs import GoldSpec, QuerySpec, SilverSpec, StreamingTableSpec
+    from medallion.specs import GoldSpec, QuerySpec, SilverSpec
 
     if isinstance(spec, StreamingTableSpec):
         return True  # its flows stream (or apply changes) from their sources
@@ -208,3 +281,28 @@ def _streams(spec: object, graph: Graph) -> bool:
             return spec.incremental
         return True  # default follows the source: assume streaming, resetting is the safe side
     return False
+
+
+def _is_flow(decl: Declaration) -> bool:
+    """Whether a declaration is a flow for the event log.
+
+    A streaming table's own node is not: its flows report the rows, and counting them twice
+    would break the event log's sums.
+    """
+    return not isinstance(decl.spec, StreamingTableSpec)
+
+
+def _flow_type(context: RunContext, decl: Declaration) -> str:
+    """``streaming`` or ``batch``, as the event log's ``flow_definition`` says."""
+    from medallion.specs import AutoCdcSnapshotSpec, AutoCdcSpec, GoldSpec
+
+    spec = decl.spec
+    if isinstance(spec, AutoCdcSpec):
+        return "streaming"
+    if isinstance(spec, AutoCdcSnapshotSpec):
+        return "batch"
+    if isinstance(spec, FlowSpec):
+        return "batch" if spec.once else "streaming"
+    if isinstance(spec, GoldSpec):
+        return "streaming" if spec.incremental else "batch"
+    return "streaming" if context.is_incremental(decl.name) else "batch"

@@ -65,12 +65,18 @@ def local_session(
     conf: Mapping[str, str] | None = None,
     log_level: str = "ERROR",
     quiet_startup_log: str | os.PathLike[str] | None = None,
+    warehouse: str | os.PathLike[str] | None = None,
 ) -> SparkSession:
     """Return the active Delta-enabled session, or start one.
 
+    With ``warehouse``, every table found in that folder is registered in the session catalog,
+    so a new process (a notebook, a test, a BI script) queries ``medallion_db.silver_orders``
+    with ``spark.table`` or SQL right away.
+
     Example:
-        >>> from medallion.backends.local.session import local_session
-        >>> spark = local_session()  # doctest: +SKIP
+        >>> import medallion
+        >>> spark = medallion.local_session(warehouse="medallion-warehouse")  # doctest: +SKIP
+        >>> spark.table("medallion_db.gold_daily_sales").show()              # doctest: +SKIP
 
     Args:
         app_name: Spark application name.
@@ -79,6 +85,7 @@ def local_session(
         log_level: Spark log level once started.
         quiet_startup_log: When given, the JVM's console output (dependency resolution, log4j
             warnings) goes to this file instead of the terminal.
+        warehouse: A warehouse folder whose tables to register (see above).
 
     Raises:
         BackendError: when an active session exists without Delta configured.
@@ -95,7 +102,7 @@ def local_session(
                 f"spark.sql.extensions={DELTA_EXTENSION} and spark.sql.catalog.spark_catalog="
                 f"{DELTA_CATALOG} plus the delta-spark JARs)"
             )
-        return active
+        return _with_warehouse(active, warehouse)
 
     from delta import configure_spark_with_delta_pip
 
@@ -109,6 +116,14 @@ def local_session(
     with _stderr_to(quiet_startup_log):
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
+    return _with_warehouse(spark, warehouse)
+
+
+def _with_warehouse(spark: SparkSession, warehouse: str | os.PathLike[str] | None) -> SparkSession:
+    if warehouse is not None:
+        from medallion.backends.local.warehouse import Warehouse
+
+        Warehouse(warehouse).register_all(spark)
     return spark
 
 

@@ -127,6 +127,7 @@ class Warehouse:
         names = []
         for schema, table in self.tables():
             self.ensure_schema(spark, schema)
+            self.unregister(spark, schema, table)  # it may point at another warehouse
             self.register(spark, schema, table)
             names.append(f"{schema}.{table}")
         return names

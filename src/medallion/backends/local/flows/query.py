@@ -85,7 +85,7 @@ class QueryFlow(Flow):
         two = self.spec.quarantine is not None
         df = self._dataframe()
         if not self.spec.incremental:
-            evaluated = evaluate(df, self.rules, two_outputs=two)
+            evaluated = evaluate(df, self.rules, cache=two)
             try:
                 self._write(evaluated, "overwrite", None)
             finally:
@@ -93,7 +93,7 @@ class QueryFlow(Flow):
             return
 
         def handle(batch: DataFrame, batch_id: int) -> None:
-            evaluated = evaluate(batch, self.rules, two_outputs=two)
+            evaluated = evaluate(batch, self.rules, cache=two)
             try:
                 self._write(evaluated, "append", batch_id)
             finally:

@@ -45,9 +45,18 @@ class SilverFlow(Flow):
         else:
             self._view()
 
-    def _evaluate(self, source: DataFrame) -> Evaluated:
+    def _evaluate(self, source: DataFrame, *, merge: bool = False) -> Evaluated:
         prepared = core.prepare(source, self.spec)
-        return evaluate(prepared, self.rules, two_outputs=self.quarantine_target is not None)
+        cache = merge or self.quarantine_target is not None
+        evaluated = evaluate(prepared, self.rules, cache=cache)
+        if cache:
+            evaluated.materialize()
+        return evaluated
+
+    def _merges(self, target: Target) -> bool:
+        """Whether micro-batches are MERGEd (dedup keeping the latest row of a stored key)."""
+        return bool(self.spec.dedup_keys and self.spec.dedup_order_by) and (
+            target.version() is not None)
 
     def _kept(self, evaluated: Evaluated) -> DataFrame:
         kept = self.rules.kept(evaluated.annotated, core.helper_columns(self.spec))
@@ -83,7 +92,7 @@ class SilverFlow(Flow):
         q_app_id = self.txn_app_id(quarantine.name) if quarantine is not None else ""
 
         def handle(batch: DataFrame, batch_id: int) -> None:
-            evaluated = self._evaluate(batch)
+            evaluated = self._evaluate(batch, merge=self._merges(target))
             try:
                 kept = self._kept(evaluated)
                 before = target.version()
@@ -143,7 +152,7 @@ class SilverFlow(Flow):
 
     def _create_empty_quarantine(self, quarantine: Target) -> None:
         source = self.reader.read(self.spec.source).limit(0)
-        evaluated = evaluate(core.prepare(source, self.spec), self.rules, two_outputs=False)
+        evaluated = evaluate(core.prepare(source, self.spec), self.rules, cache=False)
         delta.ensure_table(
             self.run.spark, quarantine,
             self._quarantined(evaluated).schema,

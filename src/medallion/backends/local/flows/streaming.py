@@ -147,7 +147,7 @@ class AppendFlow(Flow):
 
     def _append(self, df: DataFrame, batch_id: int) -> None:
         target = self.target
-        evaluated = evaluate(self._aligned(df), self.rules, two_outputs=False)
+        evaluated = evaluate(self._aligned(df), self.rules, cache=False)
         before = target.version()
         delta.append(self.rules.kept(evaluated.annotated), target,
                      txn=(self.txn_app_id(target.name), batch_id))

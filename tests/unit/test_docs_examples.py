@@ -1,0 +1,43 @@
+"""Every code example of the docs site and README runs (those needing Spark: tests/spark)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import medallion
+from medallion.cli import main
+from tests.docs_examples import ROOT, blocks, is_spark_block, pages, prepare, run_block
+
+PAGES = pages()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MEDALLION_ENV", raising=False)
+    todo = prepare(page, tmp_path)
+    if page.name == "README.md":  # README's shell commands set up a machine; CI runs them
+        todo = [b for b in todo if b.lang != "bash"]
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+
+    def output() -> str:
+        captured = capsys.readouterr()
+        return captured.out + captured.err
+
+    with medallion.Pipeline(page.stem):
+        for block in todo:
+            if not is_spark_block(block):
+                run_block(block, namespace, tmp_path, main, output)
+
+
+def test_examples_are_found_and_skips_are_few() -> None:
+    every = [b for page in PAGES for b in blocks(page)]
+    langs = {b.lang for b in every}
+    assert {"python", "yaml", "bash", "console", "mermaid"} <= langs
+    skipped = [b.where for b in every if "skip" in b.marks]
+    assert len(skipped) <= 3, skipped
+    assert sum(1 for b in every if b.lang == "python") >= 15
