@@ -134,6 +134,19 @@ def test_scd1_scd2_and_change_feed_with_late_and_duplicate_events(
     flow = second.flows["customers_scd1"]
     assert (flow.num_upserted_rows, flow.num_deleted_rows) == (2, 1)
     assert rows(second, "customers_truncated") == [(2, "B2")]
+    # the event log: one final event per flow, named after the flow, on the target dataset
+    final = medallion_spark.table("medallion_db.event_log").where(
+        f"origin.update_id = '{second.update_id}' AND event_type = 'flow_progress' AND "
+        "get_json_object(details, '$.flow_progress.status') = 'COMPLETED'").selectExpr(
+        "origin.flow_name", "origin.dataset_name",
+        "get_json_object(details, '$.flow_progress.metrics.num_upserted_rows') AS up",
+        "get_json_object(details, '$.flow_progress.metrics.num_deleted_rows') AS down")
+    assert sorted(map(tuple, final.where("flow_name LIKE 'customer%'").collect())) == [
+        ("customer_changes", "customer_changes", None, None),
+        ("customer_history", "customer_history", "5", "0"),
+        ("customers_scd1", "customers", "2", "1"),
+        ("customers_truncated", "customers_truncated", "1", "2"),
+    ]
 
     land(3)
     third = run_pipeline(pipeline)

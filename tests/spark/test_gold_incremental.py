@@ -165,3 +165,13 @@ def test_incremental_refresh_equals_full_recompute(raw: Path, run_pipeline: Any,
     summary = result.summary()
     assert f"gold_{SEEDS[0]}" in summary
     assert "refresh GROUP_AGGREGATE" in summary
+    planned = spark.table("medallion_db.event_log").where(
+        f"origin.update_id = '{result.update_id}' AND event_type = 'planning_information'"
+    ).selectExpr("origin.flow_name", "get_json_object(details, "
+                 "'$.planning_information.technique_information[0].maintenance_type') AS t")
+    assert dict(map(tuple, planned.collect())) == {
+        **{f"gold_{seed}": "MAINTENANCE_TYPE_GROUP_AGGREGATE" for seed in SEEDS},
+        "gold_approx": "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE",
+        "gold_plain": "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE",
+        "gold_of_view": "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE",
+    }
