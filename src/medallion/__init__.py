@@ -18,10 +18,14 @@ Example:
 from __future__ import annotations
 
 from medallion import agg, checks
-from medallion.context import ReadContext, read, read_stream
+from medallion.context import ReadContext, read, read_change_stream, read_changes, read_stream
 from medallion.declare import (
+    append_flow,
     bronze_autoloader,
     bronze_batch,
+    create_auto_cdc_flow,
+    create_auto_cdc_from_snapshot_flow,
+    create_streaming_table,
     gold_aggregate,
     silver_with_rules,
     table,
@@ -44,6 +48,9 @@ from medallion.quality.library import RuleLibrary, load_rules
 from medallion.quality.templates import RuleTemplate
 from medallion.specs import (
     Aggregation,
+    AppendFlowSpec,
+    AutoCdcSnapshotSpec,
+    AutoCdcSpec,
     BronzeSpec,
     GoldSpec,
     GroupKey,
@@ -51,7 +58,9 @@ from medallion.specs import (
     QuerySpec,
     Rule,
     SilverSpec,
+    StreamingTableSpec,
     TableSpec,
+    TimeWindow,
 )
 from medallion.specs.rules import expect, expect_or_drop, expect_or_fail, rules_from
 
@@ -59,6 +68,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Aggregation",
+    "AppendFlowSpec",
+    "AutoCdcSnapshotSpec",
+    "AutoCdcSpec",
     "BackendError",
     "BronzeSpec",
     "Declaration",
@@ -80,15 +92,21 @@ __all__ = [
     "RuleTemplate",
     "SilverSpec",
     "SpecError",
+    "StreamingTableSpec",
     "TableRunError",
     "TableSpec",
+    "TimeWindow",
     "__version__",
     "active_pipeline",
     "agg",
+    "append_flow",
     "bronze_autoloader",
     "bronze_batch",
     "checks",
     "config",
+    "create_auto_cdc_flow",
+    "create_auto_cdc_from_snapshot_flow",
+    "create_streaming_table",
     "current_pipeline",
     "event_log",
     "expect",
@@ -100,6 +118,8 @@ __all__ = [
     "load_rules",
     "local_session",
     "read",
+    "read_change_stream",
+    "read_changes",
     "read_stream",
     "rules_from",
     "silver_with_rules",

@@ -2,15 +2,26 @@
 
 Example:
     >>> from medallion import agg
-    >>> agg.sum("amount", alias="total_sales")
-    Aggregation(func='sum', column='amount', alias='total_sales')
+    >>> agg.sum("amount", alias="total_sales").sql()
+    'sum(amount)'
 """
 
 from __future__ import annotations
 
 from medallion.specs.gold import Aggregation
 
-__all__ = ["avg", "count", "count_distinct", "max", "min", "sum"]
+__all__ = [
+    "approx_count_distinct",
+    "approx_percentile",
+    "avg",
+    "count",
+    "count_distinct",
+    "first",
+    "last",
+    "max",
+    "min",
+    "sum",
+]
 
 
 def count(column: str | None = None, *, alias: str) -> Aggregation:
@@ -21,6 +32,11 @@ def count(column: str | None = None, *, alias: str) -> Aggregation:
 def count_distinct(column: str, *, alias: str) -> Aggregation:
     """``count(DISTINCT column)``."""
     return Aggregation(func="count_distinct", column=column, alias=alias)
+
+
+def approx_count_distinct(column: str, *, alias: str) -> Aggregation:
+    """``approx_count_distinct(column)`` (HyperLogLog; a table using it is always recomputed)."""
+    return Aggregation(func="approx_count_distinct", column=column, alias=alias)
 
 
 def sum(column: str, *, alias: str) -> Aggregation:
@@ -42,3 +58,24 @@ def max(column: str, *, alias: str) -> Aggregation:
     """``max(column)``."""
     return Aggregation(func="max", column=column, alias=alias)
 
+
+def first(column: str, *, order_by: str, alias: str) -> Aggregation:
+    """The value of ``column`` on the row with the smallest ``order_by`` (ties: smallest value).
+
+    Example:
+        >>> first("status", order_by="order_date", alias="first_status").func
+        'first'
+    """
+    return Aggregation(func="first", column=column, order_by=order_by, alias=alias)
+
+
+def last(column: str, *, order_by: str, alias: str) -> Aggregation:
+    """The value of ``column`` on the row with the greatest ``order_by`` (ties: greatest value)."""
+    return Aggregation(func="last", column=column, order_by=order_by, alias=alias)
+
+
+def approx_percentile(column: str, percentage: float, *, alias: str,
+                      accuracy: int = 10000) -> Aggregation:
+    """``approx_percentile(column, percentage, accuracy)``, e.g. ``0.5`` for the median."""
+    return Aggregation(func="approx_percentile", column=column, percentage=percentage,
+                       accuracy=accuracy, alias=alias)

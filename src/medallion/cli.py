@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     _conf_option(run)
     run.add_argument("--full-refresh", nargs="*", metavar="TABLE", default=None,
                      help="reset these tables (all when none is named) before running")
+    run.add_argument("--optimize", action="store_true",
+                     help="run OPTIMIZE on clustered tables after writing them")
     _progress_option(run)
 
     quality = sub.add_parser("quality", help="data-quality summary from the event log")
@@ -176,11 +178,11 @@ def quality_lines(result: RunResult) -> list[str]:
 
 
 def _finish(result: RunResult) -> int:
-    for table in result.tables.values():
+    for table in (*result.flows.values(), *result.tables.values()):
         if table.error is not None:
             print(f"  {table.name}: {table.error}")
-        elif table.detail:
-            print(f"  {table.name}: {table.detail}")
+        elif table.notes():
+            print(f"  {table.name}: " + "; ".join(table.notes()))
     for line in quality_lines(result):
         print(line)
     verdict = "succeeded" if result.ok else f"FAILED ({len(result.failed)} table(s) failed)"
@@ -197,7 +199,8 @@ def _runner(args: argparse.Namespace, progress: Progress,
     spark_conf = {"spark.ui.showConsoleProgress": "true"} if args.verbose else {}
     return LocalRunner(warehouse=warehouse, quiet=not args.verbose,
                        spark_conf=spark_conf, on_table=progress.table_done,
-                       on_start=progress.table_started)
+                       on_start=progress.table_started,
+                       optimize=getattr(args, "optimize", False))
 
 
 def _start_spark(runner: LocalRunner, args: argparse.Namespace) -> None:
@@ -287,7 +290,8 @@ def _validate(args: argparse.Namespace) -> int:
         spec_rules = getattr(decl.spec, "rules", ())
         rules += len(spec_rules)
         reads = ", ".join(decl.spec.inputs()) or decl.spec.model_dump().get("path", "-")
-        outputs = ", ".join(decl.spec.outputs())
+        outputs = ", ".join(decl.spec.outputs()) or (
+            f"{decl.name} (flow into {getattr(decl.spec, 'target', '?')})")
         print(f"{decl.spec.layer:<7} {outputs:<40} <- {reads}"
               + (f"  [{len(spec_rules)} rule(s)]" if spec_rules else ""))
     print(f"ok: pipeline '{pipeline.name}' has {len(graph.order)} definition(s), "

@@ -41,6 +41,16 @@ class ReadContext(Protocol):
         """A pipeline configuration value."""
         ...
 
+    def read_changes(
+        self, name: str, *, starting_version: int = 0, ending_version: int | None = None
+    ) -> DataFrame:
+        """A table's change data feed as a batch DataFrame (versions inclusive)."""
+        ...
+
+    def read_change_stream(self, name: str, *, starting_version: int | None = None) -> DataFrame:
+        """A table's change data feed as a stream (without a start: current rows as inserts)."""
+        ...
+
 
 _CURRENT: ContextVar[ReadContext | None] = ContextVar("medallion_read_context", default=None)
 
@@ -84,6 +94,46 @@ def read_stream(name: str) -> DataFrame:
     return current_context().read_stream(name)
 
 
+def read_changes(
+    name: str, *, starting_version: int = 0, ending_version: int | None = None
+) -> DataFrame:
+    """Read a table's change data feed as a batch DataFrame (inside a query function).
+
+    The table must record a change data feed (``change_data_feed=True``). Rows carry
+    ``_change_type`` (``insert``, ``update_preimage``, ``update_postimage``, ``delete``),
+    ``_commit_version`` and ``_commit_timestamp``; both version bounds are inclusive.
+
+    Example:
+        >>> import medallion
+        >>> with medallion.Pipeline("crm") as p:
+        ...     @medallion.table
+        ...     def customer_history():
+        ...         return medallion.read_changes("silver_customers", starting_version=1)
+        >>> p["customer_history"].spec.inputs()
+        ('silver_customers',)
+    """
+    return current_context().read_changes(name, starting_version=starting_version,
+                                          ending_version=ending_version)
+
+
+def read_change_stream(name: str, *, starting_version: int | None = None) -> DataFrame:
+    """Read a table's change data feed as a stream (inside a query function).
+
+    Each run returns the changes committed since the last run. Without ``starting_version``
+    the first run returns the table's current rows as ``insert`` changes, as Delta does.
+
+    Example:
+        >>> import medallion
+        >>> with medallion.Pipeline("crm") as p:
+        ...     @medallion.table(incremental=True)
+        ...     def customer_changes():
+        ...         return medallion.read_change_stream("silver_customers", starting_version=0)
+        >>> p["customer_changes"].spec.incremental
+        True
+    """
+    return current_context().read_change_stream(name, starting_version=starting_version)
+
+
 def call_query(func: Callable[..., Any], ctx: ReadContext) -> Any:
     """Call a query function with ``ctx`` if it takes a parameter, else with none."""
     with using_context(ctx):
@@ -105,13 +155,15 @@ def _takes_context(func: Callable[..., Any]) -> bool:
     return len(params) == 1
 
 
-_READ_METHODS = {"read", "read_stream", "readStream", "table"}
+_READ_METHODS = {"read", "read_stream", "readStream", "table", "read_changes",
+                 "read_change_stream"}
 
 
 def discover_reads(func: Callable[..., Any]) -> tuple[str, ...] | None:
     """Table names a query function reads, from literal calls in its source code.
 
-    Recognises ``ctx.read("t")``, ``ctx.read_stream("t")``, ``medallion.read("t")``,
+    Recognises ``ctx.read("t")``, ``ctx.read_stream("t")``, ``ctx.read_changes("t")``,
+    ``ctx.read_change_stream("t")``, ``medallion.read("t")``,
     ``dlt.read("t")``, ``spark.table("t")`` and ``spark.read.table("t")``; a ``LIVE.`` prefix is
     removed. Returns None when the source is not available (then inputs must be declared).
     """

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from medallion.errors import GraphError, NoActivePipelineError
 from medallion.graph import Graph, build_graph
-from medallion.specs.base import TableSpec, check_table_name
+from medallion.specs.base import Definition, check_table_name
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -52,17 +52,22 @@ def caller_location() -> SourceLocation | None:
 class Declaration:
     """A spec as declared in a pipeline, with the place in the user's code that declared it."""
 
-    spec: TableSpec
+    spec: Definition
     location: SourceLocation | None = None
 
     @property
     def name(self) -> str:
-        """The table name."""
+        """The table name (or, for a flow, the flow name)."""
         return self.spec.name
+
+    @property
+    def key(self) -> str:
+        """Unique in the pipeline: the table name, or ``flow:<name>`` for a flow."""
+        return self.spec.key
 
     def describe(self) -> str:
         """``silver table 'silver_orders' (pipeline.py:12)`` — used in error messages."""
-        text = f"{self.spec.layer} table '{self.spec.name}'"
+        text = self.spec.label()
         if self.location is not None:
             text += f" ({self.location})"
         return text
@@ -106,9 +111,16 @@ class Pipeline:
         self._on_declare: Callable[[Declaration], None] | None = None
 
     # -- registry --------------------------------------------------------------------------------
-    def declare(self, spec: TableSpec, *, location: SourceLocation | None = None) -> Declaration:
+    def declare(self, spec: Definition, *, location: SourceLocation | None = None) -> Declaration:
         """Add ``spec`` to this pipeline; a name already defined is a :class:`GraphError`."""
         decl = Declaration(spec, location if location is not None else caller_location())
+        if decl.key != decl.name and decl.key in self._declarations:
+            raise GraphError(
+                f"flow '{decl.name}' is defined twice: by {self._declarations[decl.key].describe()}"
+                f" and by {decl.describe()}. Flow names are unique in a pipeline; rename one "
+                "(name=...).",
+                tables=(decl.name,),
+            )
         taken = {out: d for d in self._declarations.values() for out in d.spec.outputs()}
         for output in spec.outputs():
             if output in taken:
@@ -117,7 +129,7 @@ class Pipeline:
                     f"{decl.describe()}. Rename one of them.",
                     tables=(output,),
                 )
-        self._declarations[spec.name] = decl
+        self._declarations[decl.key] = decl
         if self._on_declare is not None:
             self._on_declare(decl)
         return decl
@@ -129,6 +141,10 @@ class Pipeline:
 
     def __getitem__(self, name: str) -> Declaration:
         return self._declarations[name]
+
+    def flow(self, name: str) -> Declaration:
+        """The declaration of flow ``name`` (``pipeline["t"]`` gives table ``t``)."""
+        return self._declarations[f"flow:{name}"]
 
     def __contains__(self, name: object) -> bool:
         return name in self._declarations

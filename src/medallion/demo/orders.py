@@ -3,12 +3,19 @@
 bronze_orders (JSON, incremental) and bronze_customers (parquet snapshot) → silver_orders (casts,
 rules, quarantine_orders, dedup, change data feed) and silver_customers → silver_orders_enriched
 (left join) → gold_daily_sales (clustered by date, region) and gold_customer_ltv.
+:func:`declare_hourly_metrics` and :func:`declare_customer_changes` add the brief's streaming
+gold table and its change-data-feed consumer.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import medallion
-from medallion import Join, Rule, agg
+from medallion import Join, ReadContext, Rule, TimeWindow, agg
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 ORDER_RULES = (
     Rule(name="valid_order_id", condition="order_id IS NOT NULL", action="drop"),
@@ -104,3 +111,36 @@ def declare_orders_pipeline(raw: str) -> None:
         ],
         derived={"customer_tenure_days": "datediff(last_order_date, first_order_date)"},
     )
+
+
+def declare_hourly_metrics(name: str = "gold_hourly_metrics", *, output_mode: str = "update",
+                           change_data_feed: bool = False) -> None:
+    """The reference brief's gold_hourly_metrics: a streaming, windowed aggregate.
+
+    One-hour tumbling windows on ``order_date``, a one-hour watermark, by region and status.
+    Rows arriving after the watermark closed their window are counted in ``rows_late``.
+    """
+    medallion.gold_aggregate(
+        name=name,
+        change_data_feed=change_data_feed,
+        comment="Hourly streaming metrics",
+        source="silver_orders",
+        group_by=["region", "status"],
+        window=TimeWindow(column="order_date", duration="1 hour", start="hour_start",
+                          end="hour_end"),
+        watermark="1 hour",
+        incremental=True,
+        output_mode=output_mode,
+        aggregations=[
+            agg.count("order_id", alias="order_count"),
+            agg.sum("amount", alias="total_amount"),
+        ],
+    )
+
+
+def declare_customer_changes() -> None:
+    """The reference brief's customer_changes: silver_customers' change data feed, streamed."""
+
+    @medallion.table(incremental=True, comment="Row-level changes of silver_customers")
+    def customer_changes(ctx: ReadContext) -> DataFrame:
+        return ctx.read_change_stream("silver_customers", starting_version=0)

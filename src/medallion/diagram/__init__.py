@@ -121,6 +121,14 @@ def diagram_of(pipeline: Pipeline) -> Diagram:
 
     for decl in graph.order:
         spec: Any = decl.spec
+        target = getattr(spec, "target", None)
+        if isinstance(target, str):  # a flow: an edge into the streaming table it writes
+            cdc = "cdc" in str(getattr(spec, "kind", "")).lower()
+            for name in spec.inputs():
+                if is_external(name) and name not in nodes:
+                    nodes[name] = Node(name, "external", "external", "outside the pipeline")
+                edges.append(Edge(name, target, "cdc" if cdc else "reads"))
+            continue
         joins = {j.table for j in getattr(spec, "joins", ()) or ()}
         cdc = "cdc" in str(getattr(spec, "kind", "")).lower()
         for name in spec.inputs():

@@ -21,7 +21,7 @@ from medallion.files.model import Environment, PipelineHeader, file_kinds, pytho
 from medallion.files.source import SourceDocument, as_mapping, dotted, read_source
 from medallion.graph import is_external
 from medallion.pipeline import DEFAULT_SCHEMA, Pipeline, SourceLocation
-from medallion.specs.base import TableSpec
+from medallion.specs.base import Definition
 from medallion.specs.errors import describe_error, validating
 
 Lookup = Callable[[str], "str | None"]
@@ -31,7 +31,7 @@ Lookup = Callable[[str], "str | None"]
 class FileTable:
     """One table of a pipeline file: its validated spec, where it is, and its data."""
 
-    spec: TableSpec
+    spec: Definition
     index: int
     line: int | None
     data: Mapping[str, Any]
@@ -203,7 +203,7 @@ def _environment(header: PipelineHeader, environment: str | None,
     return overlay
 
 
-def _table(data: Any, at: tuple[str | int, ...], problems: _Problems) -> TableSpec | None:
+def _table(data: Any, at: tuple[str | int, ...], problems: _Problems) -> Definition | None:
     table = as_mapping(data)
     kinds = file_kinds()
     if table is None:
@@ -219,9 +219,13 @@ def _table(data: Any, at: tuple[str | int, ...], problems: _Problems) -> TableSp
     if kind not in kinds:
         only_python = python_only_kinds()
         if kind in only_python:
-            message = (f"{label}: kind '{kind}' tables compute rows with a Python function; "
-                       "declare them with @medallion.table in a Python file listed under "
-                       "'libraries:'")
+            if hasattr(only_python[kind], "flow_type"):
+                message = (f"{label}: kind '{kind}' flows run a Python function; declare "
+                           "them in a Python file listed under 'libraries:'")
+            else:
+                message = (f"{label}: kind '{kind}' tables compute rows with a Python "
+                           "function; declare them with @medallion.table in a Python file "
+                           "listed under 'libraries:'")
         else:
             close = difflib.get_close_matches(str(kind), list(kinds), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
@@ -230,8 +234,9 @@ def _table(data: Any, at: tuple[str | int, ...], problems: _Problems) -> TableSp
         problems.add((*at, "kind"), message, table=name, field="kind")
         return None
     spec_type = kinds[kind]
-    spec: TableSpec | None = _validate(spec_type, table, at, problems,
-                                       f"{spec_type.layer} table" + (f" '{name}'" if name else ""))
+    subject = str(getattr(spec_type, "flow_type", f"{spec_type.layer} table"))
+    spec: Definition | None = _validate(spec_type, table, at, problems,
+                                        subject + (f" '{name}'" if name else ""))
     return spec
 
 
@@ -317,7 +322,7 @@ def check_references(document: PipelineDocument, pipeline: Pipeline) -> None:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             at = _path_of_value(table.data, ("tables", table.index), name)
-            problems.add(at, f"{table.spec.layer} table '{table.spec.name}' ({dotted(at)}) reads "
+            problems.add(at, f"{table.spec.label()} ({dotted(at)}) reads "
                              f"'{name}', which this pipeline does not define.{hint} Declare "
                              "that table, or write 'schema.table' to read a table outside the "
                              "pipeline.", table=table.spec.name, field=dotted(at[2:]))

@@ -17,7 +17,7 @@ from pydantic import Field, TypeAdapter
 from pydantic.errors import PydanticInvalidForJsonSchema, PydanticUserError
 
 from medallion.specs import AnySpec
-from medallion.specs.base import Model, TableSpec
+from medallion.specs.base import Definition, Model
 
 ConfigValue = str | int | float | bool
 
@@ -59,22 +59,22 @@ class PipelineHeader(Model):
     tables: tuple[dict[str, Any], ...] = ()
 
 
-def union_members() -> tuple[type[TableSpec], ...]:
-    """Every spec type of the :data:`medallion.specs.AnySpec` union."""
+def union_members() -> tuple[type[Definition], ...]:
+    """Every spec type of the :data:`medallion.specs.AnySpec` union (tables and flows)."""
     union = typing.get_args(AnySpec)[0]
     members = typing.get_args(union) or (union,)
-    return tuple(m for m in members if isinstance(m, type) and issubclass(m, TableSpec))
+    return tuple(m for m in members if isinstance(m, type) and issubclass(m, Definition))
 
 
-def kind_of(spec_type: type[TableSpec]) -> str:
+def kind_of(spec_type: type[Definition]) -> str:
     """The ``kind`` tag of a spec type."""
     return str(spec_type.model_fields["kind"].default)
 
 
 @functools.lru_cache(maxsize=1)
-def file_kinds() -> dict[str, type[TableSpec]]:
+def file_kinds() -> dict[str, type[Definition]]:
     """Kind → spec type, for the kinds a file can declare (those that are plain data)."""
-    kinds: dict[str, type[TableSpec]] = {}
+    kinds: dict[str, type[Definition]] = {}
     for spec_type in union_members():
         try:
             TypeAdapter(spec_type).json_schema()
@@ -84,7 +84,7 @@ def file_kinds() -> dict[str, type[TableSpec]]:
     return kinds
 
 
-def python_only_kinds() -> dict[str, type[TableSpec]]:
+def python_only_kinds() -> dict[str, type[Definition]]:
     """Kind → spec type, for the kinds only Python can declare."""
     allowed = file_kinds()
     return {kind_of(t): t for t in union_members() if kind_of(t) not in allowed}

@@ -1,4 +1,4 @@
-"""Specs: plain, immutable descriptions of tables. No Spark here."""
+"""Specs: plain, immutable descriptions of tables and flows. No Spark here."""
 
 from __future__ import annotations
 
@@ -6,22 +6,36 @@ from typing import Annotated
 
 from pydantic import Field
 
-from medallion.specs.base import Model, TableSpec
+from medallion.specs.base import Definition, Model, TableSpec
 from medallion.specs.bronze import BronzeSpec
-from medallion.specs.gold import Aggregation, GoldSpec, GroupKey
+from medallion.specs.cdc import AutoCdcSnapshotSpec, AutoCdcSpec
+from medallion.specs.flows import AppendFlowSpec, FlowSpec, StreamingTableSpec
+from medallion.specs.gold import Aggregation, GoldSpec, GroupKey, TimeWindow
 from medallion.specs.query import QuerySpec
 from medallion.specs.rules import Rule
 from medallion.specs.silver import Join, SilverSpec
 
 #: Every spec kind, tagged by its ``kind`` field (the closed set backends dispatch over).
-AnySpec = Annotated[BronzeSpec | SilverSpec | GoldSpec | QuerySpec, Field(discriminator="kind")]
-SPEC_TYPES: tuple[type[TableSpec], ...] = (BronzeSpec, SilverSpec, GoldSpec, QuerySpec)
+AnySpec = Annotated[
+    BronzeSpec | SilverSpec | GoldSpec | QuerySpec | StreamingTableSpec | AppendFlowSpec
+    | AutoCdcSpec | AutoCdcSnapshotSpec,
+    Field(discriminator="kind"),
+]
+SPEC_TYPES: tuple[type[Definition], ...] = (
+    BronzeSpec, SilverSpec, GoldSpec, QuerySpec, StreamingTableSpec, AppendFlowSpec,
+    AutoCdcSpec, AutoCdcSnapshotSpec,
+)
 
 __all__ = [
     "SPEC_TYPES",
     "Aggregation",
     "AnySpec",
+    "AppendFlowSpec",
+    "AutoCdcSnapshotSpec",
+    "AutoCdcSpec",
     "BronzeSpec",
+    "Definition",
+    "FlowSpec",
     "GoldSpec",
     "GroupKey",
     "Join",
@@ -29,5 +43,7 @@ __all__ = [
     "QuerySpec",
     "Rule",
     "SilverSpec",
+    "StreamingTableSpec",
     "TableSpec",
+    "TimeWindow",
 ]

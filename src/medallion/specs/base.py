@@ -84,7 +84,36 @@ def check_sql(value: str, what: str) -> str:
     return value
 
 
-class TableSpec(Model):
+class Definition(Model):
+    """Anything a pipeline declares: a table (:class:`TableSpec`) or a flow writing into one.
+
+    Tables and flows have separate namespaces, as on Databricks: a flow may carry the name of
+    the table it writes. :attr:`key` is unique across both.
+    """
+
+    layer: ClassVar[str] = "table"
+
+    name: str
+
+    @property
+    def key(self) -> str:
+        """Unique identifier of the definition in its pipeline (a table's key is its name)."""
+        return self.name
+
+    def label(self) -> str:
+        """How messages name it: ``silver table 'silver_orders'``."""
+        return f"{self.layer} table '{self.name}'"
+
+    def inputs(self) -> tuple[str, ...]:
+        """Names of the tables this definition reads (pipeline tables or qualified external)."""
+        return ()
+
+    def outputs(self) -> tuple[str, ...]:
+        """Names of the tables this definition owns (creates and defines)."""
+        return ()
+
+
+class TableSpec(Definition):
     """Fields common to every dataset medallion declares.
 
     Attributes:
@@ -92,15 +121,15 @@ class TableSpec(Model):
         comment: Table comment, shown in the catalog.
         table_properties: Delta table properties (``delta.*`` keys must be real Delta settings).
         cluster_by: Liquid clustering columns (at most 4), a real ``CLUSTER BY``.
+        partition_cols: Partition columns (Hive-style folders); not combinable with
+            ``cluster_by``, prefer clustering.
         change_data_feed: Record row-level changes (sets ``delta.enableChangeDataFeed``).
     """
 
-    layer: ClassVar[str] = "table"
-
-    name: str
     comment: str | None = None
     table_properties: dict[str, str] = Field(default_factory=dict)
     cluster_by: tuple[str, ...] = ()
+    partition_cols: tuple[str, ...] = ()
     change_data_feed: bool = False
 
     @field_validator("name")
@@ -136,6 +165,31 @@ class TableSpec(Model):
                 raise ValueError(f"cluster_by lists a column twice: {list(value)}")
         return value
 
+    @field_validator("partition_cols", mode="before")
+    @classmethod
+    def _partition_cols(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _layout(self) -> TableSpec:
+        if self.cluster_by and self.partition_cols:
+            raise ValueError(
+                f"cluster_by {list(self.cluster_by)} and partition_cols "
+                f"{list(self.partition_cols)} cannot be combined: Delta liquid clustering "
+                "replaces partitioning. Keep cluster_by (recommended) or partition_cols, not both"
+            )
+        known = self.known_columns()
+        if known is not None:
+            for what, columns in (("cluster_by", self.cluster_by),
+                                  ("partition_cols", self.partition_cols)):
+                missing = [c for c in columns if c not in known]
+                if missing:
+                    raise ValueError(
+                        f"{what} column {missing[0]!r} is not a column of table "
+                        f"{self.name!r}; its columns are {', '.join(known)}"
+                    )
+        return self
+
     @model_validator(mode="after")
     def _cdf_property(self) -> TableSpec:
         flag = self.table_properties.get("delta.enableChangeDataFeed")
@@ -158,9 +212,13 @@ class TableSpec(Model):
         """Whether this table records a change data feed."""
         return self.effective_properties.get("delta.enableChangeDataFeed", "").lower() == "true"
 
-    def inputs(self) -> tuple[str, ...]:
-        """Names of the tables this table reads (pipeline tables or qualified external ones)."""
-        return ()
+    def known_columns(self) -> tuple[str, ...] | None:
+        """The table's columns when the declaration alone determines them, else None.
+
+        Used to reject a ``cluster_by`` / ``partition_cols`` column the table will not have at
+        declaration time; other tables are checked when first written.
+        """
+        return None
 
     def outputs(self) -> tuple[str, ...]:
         """Names of the tables this definition writes: itself, plus e.g. its quarantine table."""

@@ -10,8 +10,18 @@ from pydantic import Field, field_validator, model_validator
 from medallion.quality.sqlexpr import SqlSyntaxError, split_alias
 from medallion.specs.base import Model, TableSpec, check_reference, check_sql, check_table_name
 
-AggFunction = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
+AggFunction = Literal[
+    "count", "count_distinct", "approx_count_distinct", "sum", "avg", "min", "max", "first",
+    "last", "approx_percentile",
+]
+OutputMode = Literal["update", "append"]
+#: Aggregates whose result may depend on the order rows are combined in; a table using one is
+#: always fully recomputed (see :attr:`Aggregation.order_sensitive`).
+ORDER_SENSITIVE: frozenset[str] = frozenset({"approx_count_distinct", "approx_percentile"})
 _SIMPLE_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DURATION = re.compile(
+    r"^\s*(\d+\s*(microsecond|millisecond|second|minute|hour|day|week)s?\s*)+$", re.IGNORECASE
+)
 
 
 class GroupKey(Model):
@@ -56,31 +66,65 @@ class Aggregation(Model):
 
     ``column`` is a column or SQL expression; ``count`` without a column counts rows. Sums of
     decimals stay decimal (Spark widens the precision), averages of decimals are decimal.
+    ``first`` / ``last`` take the value of ``column`` on the row with the smallest / greatest
+    ``order_by`` (rows whose ``order_by`` is NULL are ignored; ties go to the smallest /
+    greatest value, so the result never depends on row order). ``approx_percentile`` takes a
+    ``percentage`` between 0 and 1 and an ``accuracy``.
 
     Example:
         >>> Aggregation(func="sum", column="amount", alias="total_sales").sql()
         'sum(amount)'
+        >>> Aggregation(func="last", column="status", order_by="ts", alias="s").sql()
+        'max_by(status, CASE WHEN (ts) IS NULL THEN NULL ELSE struct(ts, status) END)'
     """
 
     func: AggFunction
     column: str | None = None
     alias: str
+    order_by: str | None = None
+    percentage: float | None = None
+    accuracy: int = Field(default=10000, gt=0)
 
     @field_validator("alias")
     @classmethod
     def _alias(cls, value: str) -> str:
         return check_table_name(value, "aggregation alias")
 
-    @field_validator("column")
+    @field_validator("column", "order_by")
     @classmethod
     def _column(cls, value: str | None) -> str | None:
         return None if value is None else check_sql(value, "aggregated column")
 
     @model_validator(mode="after")
-    def _needs_column(self) -> Aggregation:
+    def _coherent(self) -> Aggregation:
         if self.column is None and self.func != "count":
             raise ValueError(f"aggregation {self.alias!r}: {self.func} needs a column")
+        if (self.order_by is None) == (self.func in ("first", "last")):
+            if self.order_by is None:
+                raise ValueError(
+                    f"aggregation {self.alias!r}: {self.func} needs order_by, the column that "
+                    f"decides which row is the {self.func} (e.g. order_by='order_date')"
+                )
+            raise ValueError(
+                f"aggregation {self.alias!r}: order_by only applies to first and last, not "
+                f"{self.func}"
+            )
+        if self.func == "approx_percentile":
+            if self.percentage is None or not 0.0 <= self.percentage <= 1.0:
+                raise ValueError(
+                    f"aggregation {self.alias!r}: approx_percentile needs a percentage between "
+                    f"0 and 1 (e.g. 0.5 for the median), got {self.percentage!r}"
+                )
+        elif self.percentage is not None:
+            raise ValueError(
+                f"aggregation {self.alias!r}: percentage only applies to approx_percentile"
+            )
         return self
+
+    @property
+    def order_sensitive(self) -> bool:
+        """True when the result may differ with the order rows are combined in (approximate)."""
+        return self.func in ORDER_SENSITIVE
 
     def sql(self) -> str:
         """The aggregate as Spark SQL text (without the alias)."""
@@ -88,14 +132,74 @@ class Aggregation(Model):
             return f"count({self.column or '*'})"
         if self.func == "count_distinct":
             return f"count(DISTINCT {self.column})"
+        if self.func in ("first", "last"):
+            pick = "min_by" if self.func == "first" else "max_by"
+            # The value itself breaks ties, so equal order_by values give a deterministic answer.
+            return (f"{pick}({self.column}, CASE WHEN ({self.order_by}) IS NULL THEN NULL "
+                    f"ELSE struct({self.order_by}, {self.column}) END)")
+        if self.func == "approx_percentile":
+            return f"approx_percentile({self.column}, {self.percentage}, {self.accuracy})"
         return f"{self.func}({self.column})"
+
+
+class TimeWindow(Model):
+    """A tumbling event-time window: every row falls in exactly one window of ``duration``.
+
+    The window becomes two output columns, its start and end (``start`` / ``end`` name them).
+
+    Example:
+        >>> w = TimeWindow(column="order_date", duration="1 hour", start="hour_start",
+        ...                end="hour_end")
+        >>> w.duration
+        '1 hour'
+    """
+
+    column: str
+    duration: str
+    start: str = "window_start"
+    end: str = "window_end"
+
+    @field_validator("column")
+    @classmethod
+    def _event_time(cls, value: str) -> str:
+        return check_table_name(value, "window column")
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        return check_duration(value, "window duration")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        return check_table_name(value, "window column name")
+
+
+def check_duration(value: str, what: str) -> str:
+    """Raise ValueError unless ``value`` is a Spark interval such as ``'1 hour'``."""
+    if not isinstance(value, str) or not _DURATION.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a duration; write a number and a unit, e.g. "
+            "'10 minutes', '1 hour', '1 day'"
+        )
+    return value.strip()
 
 
 class GoldSpec(TableSpec):
     """A gold table: ``SELECT keys, aggregates FROM source WHERE filter GROUP BY keys``.
 
-    Gold tables are materialized views: recomputed from their source on every run and replaced
-    atomically (one Delta commit).
+    By default a gold table is a materialized view: it reflects its source after every run.
+    When the source records a change data feed, only the groups whose rows changed are
+    recomputed and merged (the run summary says which path was taken); otherwise, and when an
+    aggregate is approximate, the table is recomputed and replaced in one Delta commit.
+
+    With ``incremental=True`` it is a streaming table aggregating event-time ``window`` s of a
+    streaming source: each run reads only new source rows and updates only the windows they
+    fall in. Rows arriving after the ``watermark`` has passed their window are not aggregated;
+    they are counted (``rows_late`` in the run summary). ``output_mode`` says what a run writes:
+    ``update`` (default) merges the current value of every window that changed, including
+    windows still open; ``append`` writes each window once, when the watermark closes it (what
+    a Databricks streaming table does).
 
     Attributes:
         source: The table aggregated.
@@ -105,6 +209,10 @@ class GoldSpec(TableSpec):
         derived: Columns computed from keys and aggregates, e.g.
             ``{"customer_tenure_days": "datediff(last_order_date, first_order_date)"}``.
         having: SQL condition on the grouped result (keys, aggregates and derived columns).
+        window: Event-time window (a :class:`TimeWindow`), an extra group key.
+        watermark: How late an event may arrive, e.g. ``"1 hour"`` (streaming only).
+        incremental: A streaming table over a streaming source (needs window and watermark).
+        output_mode: ``update`` or ``append`` (streaming only).
     """
 
     layer: ClassVar[str] = "gold"
@@ -116,6 +224,10 @@ class GoldSpec(TableSpec):
     aggregations: tuple[Aggregation, ...] = Field(min_length=1)
     derived: dict[str, str] = Field(default_factory=dict)
     having: str | None = None
+    window: TimeWindow | None = None
+    watermark: str | None = None
+    incremental: bool = False
+    output_mode: OutputMode = "update"
 
     @field_validator("source")
     @classmethod
@@ -126,6 +238,11 @@ class GoldSpec(TableSpec):
     @classmethod
     def _condition(cls, value: str | None) -> str | None:
         return None if value is None else check_sql(value, "condition")
+
+    @field_validator("watermark")
+    @classmethod
+    def _watermark(cls, value: str | None) -> str | None:
+        return None if value is None else check_duration(value, "watermark")
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -148,15 +265,48 @@ class GoldSpec(TableSpec):
 
     @model_validator(mode="after")
     def _unique_outputs(self) -> GoldSpec:
-        names = [k.alias for k in self.group_by] + [a.alias for a in self.aggregations]
-        names += list(self.derived)
+        names = list(self.output_columns())
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"output column {dupes[0]!r} is defined twice (keys, aggregations "
-                             "and derived columns share one namespace)")
+            raise ValueError(f"output column {dupes[0]!r} is defined twice (keys, window, "
+                             "aggregations and derived columns share one namespace)")
         if self.source == self.name:
             raise ValueError(f"table {self.name!r} cannot read itself")
         return self
+
+    @model_validator(mode="after")
+    def _streaming(self) -> GoldSpec:
+        if self.incremental:
+            if self.window is None or self.watermark is None:
+                raise ValueError(
+                    "incremental=True (a streaming aggregate) needs window=TimeWindow(...) and "
+                    "watermark='...': without them every group stays open forever. Drop "
+                    "incremental=True to declare a materialized view instead"
+                )
+        else:
+            if self.watermark is not None:
+                raise ValueError(
+                    "watermark only applies to a streaming aggregate; add incremental=True "
+                    "(with a window), or remove the watermark"
+                )
+            if self.output_mode != "update":
+                raise ValueError("output_mode only applies to a streaming aggregate "
+                                 "(incremental=True)")
+        return self
+
+    def key_columns(self) -> tuple[str, ...]:
+        """The columns identifying a row of the table: window start (if any) and the keys."""
+        window = (self.window.start,) if self.window is not None else ()
+        return (*window, *(k.alias for k in self.group_by))
+
+    def output_columns(self) -> tuple[str, ...]:
+        """The table's columns, in order."""
+        window = (self.window.start, self.window.end) if self.window is not None else ()
+        return (*window, *(k.alias for k in self.group_by),
+                *(a.alias for a in self.aggregations), *self.derived)
+
+    def known_columns(self) -> tuple[str, ...] | None:  # noqa: D102
+        return self.output_columns()
 
     def inputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.source,)

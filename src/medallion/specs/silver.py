@@ -156,6 +156,12 @@ class SilverSpec(TableSpec):
     def inputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.source, *(j.table for j in self.joins))
 
+    def known_columns(self) -> tuple[str, ...] | None:  # noqa: D102
+        if self.select is None:
+            return None
+        joined = [c for j in self.joins for c in (j.columns or ())]
+        return (*self.select, *joined) if all(j.columns is not None for j in self.joins) else None
+
     def outputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.name,) if self.quarantine is None else (self.name, self.quarantine)
 

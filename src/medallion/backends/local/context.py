@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medallion.backends.local.delta import Target
+from medallion.backends.local.result import TableResult
+from medallion.backends.local.settings import LocalSettings
 from medallion.backends.local.warehouse import Warehouse
 from medallion.core.rules import find_violation
 from medallion.errors import ExpectationFailed, GraphError, MedallionError, TableRunError
 from medallion.graph import Graph, is_external
 from medallion.pipeline import Declaration, Pipeline
-from medallion.specs import BronzeSpec, QuerySpec, SilverSpec
+from medallion.specs import (
+    AutoCdcSnapshotSpec,
+    AutoCdcSpec,
+    BronzeSpec,
+    GoldSpec,
+    QuerySpec,
+    SilverSpec,
+    StreamingTableSpec,
+    TableSpec,
+)
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, DataFrameReader, SparkSession
+    from pyspark.sql.streaming.readwriter import DataStreamReader
 
 
 @dataclass
 class RunContext:
-    """Everything a flow needs: the session, the warehouse, the pipeline and its graph."""
+    """Everything a flow needs: the session, the warehouse, the pipeline and its graph.
+
+    ``results`` holds the result of every declaration run so far (by declaration key), so a
+    streaming table can report what its flows wrote.
+    """
 
     spark: SparkSession
     warehouse: Warehouse
     pipeline: Pipeline
     graph: Graph
+    settings: LocalSettings = field(default_factory=LocalSettings)
+    results: dict[str, TableResult] = field(default_factory=dict)
+    synced: set[str] = field(default_factory=set)
 
     @property
     def schema(self) -> str:
@@ -47,7 +66,22 @@ class RunContext:
             return spec.incremental
         if isinstance(spec, SilverSpec):
             return self.silver_incremental(spec)
+        if isinstance(spec, StreamingTableSpec):
+            return not self.merged_by_cdc(table)
+        if isinstance(spec, GoldSpec):
+            return spec.incremental and spec.output_mode == "append"
         return False
+
+    def merged_by_cdc(self, table: str) -> bool:
+        """Whether an AUTO CDC flow writes ``table`` (its rows are updated and deleted)."""
+        return any(isinstance(f.spec, AutoCdcSpec | AutoCdcSnapshotSpec)
+                   for f in self.graph.writers.get(table, ()))
+
+    def table_spec(self, table: str) -> TableSpec:
+        """The spec owning pipeline table ``table`` (the silver spec for its quarantine)."""
+        spec = self.graph.producers[table].spec
+        assert isinstance(spec, TableSpec)
+        return spec
 
     def silver_incremental(self, spec: SilverSpec) -> bool:
         """A silver table streams when asked to, or by default when its source streams."""
@@ -108,12 +142,57 @@ class TableReader:
         if is_external(name):
             return self._run.spark.readStream.table(name)
         if not self._run.is_incremental(name):
+            producer = self._run.table_spec(name)
+            if isinstance(producer, StreamingTableSpec | GoldSpec):
+                what = ("maintained by AUTO CDC" if isinstance(producer, StreamingTableSpec)
+                        else "a streaming aggregate in update mode")
+                raise GraphError(
+                    f"{self._decl.describe()} streams from '{name}', which is {what}: its rows "
+                    f"are updated in place, so it cannot be read as an append-only stream. "
+                    f"Read it with read('{name}'), or stream its changes with "
+                    f"read_change_stream('{name}') (declare it with change_data_feed=True)",
+                    tables=(self._decl.name, name),
+                )
             raise GraphError(
                 f"{self._decl.describe()} streams from '{name}', a materialized view that is "
                 f"rewritten on every run; read it with read('{name}') instead",
                 tables=(self._decl.name, name),
             )
         return self._run.spark.readStream.format("delta").load(self._run.path(name).as_uri())
+
+    def _check_cdf(self, name: str) -> None:
+        if is_external(name) or self._run.table_spec(name).cdf_enabled:
+            return
+        raise GraphError(
+            f"{self._decl.describe()} reads the change data feed of '{name}', which does not "
+            f"record one. Declare '{name}' with change_data_feed=True",
+            tables=(self._decl.name, name),
+        )
+
+    def _changes(self, reader: DataStreamReader | DataFrameReader, name: str,
+                 options: dict[str, str]) -> DataFrame:
+        reader = reader.format("delta").option("readChangeFeed", "true").options(**options)
+        if is_external(name):
+            return reader.table(name)
+        return reader.load(self._run.path(name).as_uri())
+
+    def read_changes(  # noqa: D102
+        self, name: str, *, starting_version: int = 0, ending_version: int | None = None
+    ) -> DataFrame:
+        self._check(name)
+        self._check_cdf(name)
+        options = {"startingVersion": str(starting_version)}
+        if ending_version is not None:
+            options["endingVersion"] = str(ending_version)
+        return self._changes(self._run.spark.read, name, options)
+
+    def read_change_stream(  # noqa: D102
+        self, name: str, *, starting_version: int | None = None
+    ) -> DataFrame:
+        self._check(name)
+        self._check_cdf(name)
+        options = {} if starting_version is None else {"startingVersion": str(starting_version)}
+        return self._changes(self._run.spark.readStream, name, options)
 
 
 def explain(exc: BaseException, table: str) -> MedallionError:

@@ -25,12 +25,13 @@ class Target:
     comment: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     cluster_by: tuple[str, ...] = ()
+    partition_cols: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, spec: TableSpec, schema: str, path: Path) -> Target:
         """The target of a table spec."""
         return cls(schema, spec.name, path, spec.comment, spec.effective_properties,
-                   spec.cluster_by)
+                   spec.cluster_by, spec.partition_cols)
 
     @property
     def qualified(self) -> str:
@@ -58,13 +59,15 @@ def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> Non
         spark.sql(f"CREATE TABLE IF NOT EXISTS `{target.schema}`.`{target.name}` USING DELTA "
                   f"LOCATION '{target.uri}'")
         return
-    missing = [c for c in target.cluster_by if c not in schema.fieldNames()]
-    if missing:
-        raise TableRunError(
-            target.name,
-            f"cluster_by column '{missing[0]}' is not a column of the table; its columns are "
-            f"{', '.join(schema.fieldNames())}",
-        )
+    for what, columns in (("cluster_by", target.cluster_by),
+                          ("partition_cols", target.partition_cols)):
+        missing = [c for c in columns if c not in schema.fieldNames()]
+        if missing:
+            raise TableRunError(
+                target.name,
+                f"{what} column '{missing[0]}' is not a column of the table; its columns are "
+                f"{', '.join(schema.fieldNames())}",
+            )
     from delta.tables import DeltaTable
 
     builder = (
@@ -79,6 +82,8 @@ def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> Non
         builder = builder.property(key, value)
     if target.cluster_by:
         builder = builder.clusterBy(*target.cluster_by)
+    if target.partition_cols:
+        builder = builder.partitionedBy(*target.partition_cols)
     builder.execute()
 
 
@@ -89,6 +94,7 @@ def overwrite(df: DataFrame, target: Target) -> None:
         df.write.format("delta")
         .mode("overwrite")
         .option("overwriteSchema", "true")
+        .partitionBy(*target.partition_cols)
         .save(target.uri)
     )
     if target.cluster_by:

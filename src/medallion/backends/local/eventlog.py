@@ -122,24 +122,25 @@ class EventLog:
     def flow_defined(self, decl: Declaration, flow_type: str) -> None:
         """``flow_definition``: what the flow reads and writes (lineage)."""
         spec = decl.spec
+        dataset = _dataset(decl)
         self.emit(
             "flow_definition",
             f"Flow '{decl.name}' is defined as {flow_type.upper()}.",
             {"flow_definition": {
-                "output_dataset": decl.name,
-                "output_datasets": list(spec.outputs()),
+                "output_dataset": dataset,
+                "output_datasets": list(spec.outputs()) or [dataset],
                 "input_datasets": list(spec.inputs()),
                 "flow_type": flow_type.upper(),
                 "layer": spec.layer,
             }},
             flow=decl.name,
-            dataset=decl.name,
+            dataset=dataset,
         )
 
-    def flow_status(self, name: str, status: str) -> None:
+    def flow_status(self, decl: Declaration, status: str) -> None:
         """A ``flow_progress`` event without metrics (QUEUED, RUNNING)."""
-        self.emit("flow_progress", f"Flow '{name}' is {status}.",
-                  {"flow_progress": {"status": status}}, flow=name, dataset=name)
+        self.emit("flow_progress", f"Flow '{decl.name}' is {status}.",
+                  {"flow_progress": {"status": status}}, flow=decl.name, dataset=_dataset(decl))
 
     def flow_finished(self, decl: Declaration, table: TableResult) -> None:
         """The one final ``flow_progress`` event of a flow, with its metrics when it completed.
@@ -153,6 +154,12 @@ class EventLog:
         level = "INFO"
         if table.status in ("completed", "up_to_date"):
             progress["metrics"] = {"num_output_rows": table.rows_written}
+            if table.num_upserted_rows or table.num_deleted_rows or _merges(decl):
+                progress["metrics"]["num_upserted_rows"] = table.num_upserted_rows
+                progress["metrics"]["num_deleted_rows"] = table.num_deleted_rows
+            if table.rows_late:
+                # Rows behind the watermark: not aggregated, but never silently lost.
+                progress["metrics"]["num_late_rows"] = table.rows_late
             if table.expectations or table.rows_dropped:
                 progress["data_quality"] = {
                     "dropped_records": table.rows_dropped,
@@ -185,8 +192,29 @@ class EventLog:
         message = f"Flow '{decl.name}' has {status}."
         if table.detail:
             message += f" {table.detail}."
+        if table.refresh is not None:
+            self.planning(decl, table)
         self.emit("flow_progress", message, {"flow_progress": progress}, level=level,
-                  flow=decl.name, dataset=decl.name, error=error)
+                  flow=decl.name, dataset=_dataset(decl), error=error)
+
+    def planning(self, decl: Declaration, table: TableResult) -> None:
+        """``planning_information``: how a materialized view was refreshed, and why.
+
+        Shaped like Databricks' event (``technique_information`` with ``maintenance_type``).
+        """
+        self.emit(
+            "planning_information",
+            f"Flow '{decl.name}' has been planned to be executed as {table.refresh}."
+            + (f" {table.refresh_reason}." if table.refresh_reason else ""),
+            {"planning_information": {"technique_information": [{
+                "maintenance_type": f"MAINTENANCE_TYPE_{table.refresh}",
+                "is_chosen": True,
+                "is_applicable": True,
+                "reason": table.refresh_reason or None,
+            }]}},
+            flow=decl.name,
+            dataset=_dataset(decl),
+        )
 
     def update_finished(self, ok: bool, seconds: float) -> None:
         """``update_progress`` COMPLETED or FAILED."""
@@ -206,3 +234,14 @@ class EventLog:
         df = spark.createDataFrame(self.events, EVENT_LOG_SCHEMA)
         append(df, target)
         self.events.clear()
+
+
+def _dataset(decl: Declaration) -> str:
+    """The dataset a flow writes: its own table, or a flow's target."""
+    target = getattr(decl.spec, "target", None)
+    return target if isinstance(target, str) else decl.name
+
+
+def _merges(decl: Declaration) -> bool:
+    """Whether the flow writes by MERGE (AUTO CDC), so its upsert/delete counts always show."""
+    return getattr(decl.spec, "kind", None) in ("auto_cdc", "auto_cdc_snapshot")

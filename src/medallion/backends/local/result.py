@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 Status = Literal["completed", "up_to_date", "failed", "skipped"]
+#: How a materialized view was refreshed (Databricks' maintenance types, without the prefix).
+Refresh = Literal["COMPLETE_RECOMPUTE", "GROUP_AGGREGATE", "NO_OP"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,14 @@ class TableResult:
     ``rows_malformed`` counts records kept with their raw text in the corrupt record column,
     ``rows_rescued`` the other rows with a rescued data value, and ``schema_changes`` lists the
     columns the run added.
+
+    Flows writing into a streaming table have their own result (``RunResult.flows``), with
+    ``target`` naming the table. ``num_upserted_rows`` / ``num_deleted_rows`` are the rows a
+    MERGE inserted or updated / deleted (AUTO CDC, incremental refresh), as in Databricks'
+    ``flow_progress`` metrics. ``rows_late`` counts source rows a windowed streaming aggregate
+    did not aggregate because the watermark had closed their window. ``refresh`` says how a
+    materialized view was brought up to date, ``refresh_reason`` why (for a full recompute).
+    ``optimized`` is True when the runner ran ``OPTIMIZE`` on the table after writing it.
     """
 
     name: str
@@ -91,6 +101,31 @@ class TableResult:
     expectations: list[ExpectationResult] = field(default_factory=list)
     error: MedallionError | None = None
     detail: str = ""
+    target: str | None = None
+    num_upserted_rows: int = 0
+    num_deleted_rows: int = 0
+    rows_late: int = 0
+    refresh: Refresh | None = None
+    refresh_reason: str = ""
+    optimized: bool = False
+
+    def notes(self) -> list[str]:
+        """The facts worth a line under the table in the summary, beyond the columns."""
+        notes: list[str] = []
+        if self.target is not None:
+            notes.append(f"flow into '{self.target}'")
+        if self.refresh is not None:
+            notes.append(f"refresh {self.refresh}" + (f" ({self.refresh_reason})"
+                                                      if self.refresh_reason else ""))
+        if self.num_upserted_rows or self.num_deleted_rows:
+            notes.append(f"{self.num_upserted_rows:,} upserted, {self.num_deleted_rows:,} deleted")
+        if self.rows_late:
+            notes.append(f"{self.rows_late:,} late row(s) past the watermark, not aggregated")
+        if self.optimized:
+            notes.append("OPTIMIZE ran")
+        if self.detail:
+            notes.append(self.detail)
+        return notes
 
     def line(self) -> str:
         """One summary line, as the CLI prints it (columns as in :data:`HEADER`)."""
@@ -116,6 +151,7 @@ class RunResult:
     schema: str
     warehouse: Path
     tables: dict[str, TableResult] = field(default_factory=dict)
+    flows: dict[str, TableResult] = field(default_factory=dict)
     seconds: float = 0.0
     spark: SparkSession | None = field(default=None, repr=False)
     update_id: str | None = None
@@ -127,8 +163,8 @@ class RunResult:
 
     @property
     def failed(self) -> list[TableResult]:
-        """Tables whose update failed."""
-        return [t for t in self.tables.values() if t.status == "failed"]
+        """Tables and flows whose update failed."""
+        return [t for t in (*self.tables.values(), *self.flows.values()) if t.status == "failed"]
 
     def __getitem__(self, name: str) -> TableResult:
         return self.tables[name]
@@ -146,12 +182,17 @@ class RunResult:
 
     def summary(self) -> str:
         """One line per table, then the overall outcome."""
-        lines = [HEADER, *(t.line() for t in self.tables.values())]
-        for t in self.tables.values():
+        entries: list[TableResult] = []
+        for table in self.tables.values():
+            entries += [f for f in self.flows.values() if f.target == table.name]
+            entries.append(table)
+        entries += [f for f in self.flows.values() if f not in entries]
+        lines = [HEADER, *(t.line() for t in entries)]
+        for t in entries:
             if t.error is not None:
                 lines.append(f"  {t.name}: {t.error}")
-            elif t.detail:
-                lines.append(f"  {t.name}: {t.detail}")
+            elif t.notes():
+                lines.append(f"  {t.name}: " + "; ".join(t.notes()))
         verdict = "succeeded" if self.ok else f"FAILED ({len(self.failed)} table(s))"
         lines.append(f"pipeline '{self.pipeline}' {verdict} in {self.seconds:.1f}s")
         return "\n".join(lines)

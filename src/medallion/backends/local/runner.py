@@ -7,15 +7,19 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from medallion.backends.local import clustering
 from medallion.backends.local.context import RunContext, explain
 from medallion.backends.local.delta import Target
 from medallion.backends.local.eventlog import EVENT_LOG_TABLE, EventLog, pipeline_id
 from medallion.backends.local.result import RunResult, TableResult
 from medallion.backends.local.session import local_session, require_spark
+from medallion.backends.local.settings import LocalSettings
 from medallion.backends.local.warehouse import Warehouse
 from medallion.errors import GraphError
 from medallion.graph import Graph
 from medallion.pipeline import Declaration, Pipeline
+from medallion.specs.base import TableSpec
+from medallion.specs.flows import FlowSpec, StreamingTableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -42,6 +46,9 @@ class LocalRunner:
         event_log: Name of the event log table in the pipeline's schema (None: no event log).
         on_start: Called with each declaration just before its table starts running (a
             skipped table is only reported to ``on_table``).
+        optimize: Run ``OPTIMIZE`` on clustered tables after writing them (see
+            :class:`~medallion.backends.local.settings.LocalSettings`).
+        incremental_refresh: Let materialized views merge only changed groups (default True).
     """
 
     def __init__(
@@ -54,8 +61,11 @@ class LocalRunner:
         on_table: ProgressCallback | None = None,
         event_log: str | None = EVENT_LOG_TABLE,
         on_start: StartCallback | None = None,
+        optimize: bool = False,
+        incremental_refresh: bool = True,
     ) -> None:
         self.warehouse = Warehouse(warehouse)
+        self.settings = LocalSettings(optimize=optimize, incremental_refresh=incremental_refresh)
         self._spark = spark
         self._spark_conf = dict(spark_conf or {})
         self._quiet = quiet
@@ -100,23 +110,28 @@ class LocalRunner:
         require_spark()
         started = time.perf_counter()
         spark = self.spark
-        context = RunContext(spark, self.warehouse, pipeline, graph)
+        context = RunContext(spark, self.warehouse, pipeline, graph, self.settings)
         result = RunResult(pipeline.name, pipeline.schema, self.warehouse.root, spark=spark)
         self._prepare_catalog(pipeline, graph, refresh)
         events = EventLog(pipeline.name, pipeline_id(pipeline.name, str(self.warehouse.root)),
                           pipeline.schema)
         events.update_started(refresh, [d.name for d in graph.order])
         for decl in graph.order:
-            events.flow_defined(decl, "streaming" if context.is_incremental(decl.name)
-                                else "batch")
-            events.flow_status(decl.name, "QUEUED")
+            if _is_flow(decl):
+                events.flow_defined(decl, _flow_type(context, decl))
+                events.flow_status(decl, "QUEUED")
         result.update_id = events.update_id
         try:
             blocked: dict[str, str] = {}
             for decl in graph.order:
                 table = self._run_table(context, decl, graph, blocked, events)
-                result.tables[decl.name] = table
-                events.flow_finished(decl, table)
+                context.results[decl.key] = table
+                if decl.key == decl.name:
+                    result.tables[decl.name] = table
+                else:
+                    result.flows[decl.name] = table
+                if _is_flow(decl):
+                    events.flow_finished(decl, table)
                 if self._on_table is not None:
                     self._on_table(table)
             result.seconds = time.perf_counter() - started
@@ -140,7 +155,7 @@ class LocalRunner:
             # The session catalog may still point at another warehouse (an earlier run in this
             # process): always re-register from what is on disk here.
             self.warehouse.unregister(spark, pipeline.schema, output)
-            if decl.name in refresh:
+            if decl.key in refresh:
                 self.warehouse.reset(pipeline.schema, output)
             elif self.warehouse.exists(pipeline.schema, output):
                 self.warehouse.register(spark, pipeline.schema, output)
@@ -153,28 +168,60 @@ class LocalRunner:
         blocked: dict[str, str],
         events: EventLog,
     ) -> TableResult:
-        """Run one table, or skip it when something it reads failed or was skipped."""
-        upstream = [graph.producer_name(t) for t in graph.upstream[decl.name]]
-        culprit = next((u for u in upstream if u in blocked), None)
+        """Run one table or flow, or skip it when something it needs failed or was skipped."""
+        culprit = next((u for u in graph.requires(decl) if u in blocked), None)
         if culprit is not None:
-            blocked[decl.name] = "was skipped"
-            return TableResult(decl.name, decl.spec.layer, status="skipped",
-                               detail=f"not run: upstream table '{culprit}' {blocked[culprit]}")
+            blocked[decl.key] = "was skipped"
+            what = (f"flow '{culprit[5:]}'" if culprit.startswith("flow:")
+                    else f"upstream table '{culprit}'")
+            skipped = TableResult(decl.name, decl.spec.layer, status="skipped",
+                                  detail=f"not run: {what} {blocked[culprit]}")
+            if isinstance(decl.spec, FlowSpec):
+                skipped.target = decl.spec.target
+            return skipped
         from medallion.backends.local.flows import flow_for
 
         if self._on_start is not None:
             self._on_start(decl)
         flow = flow_for(context, decl)
-        events.flow_status(decl.name, "RUNNING")
+        if _is_flow(decl):
+            events.flow_status(decl, "RUNNING")
         try:
-            return flow.execute()
+            self._before(context, decl)
+            table = flow.execute()
+            self._after(context, decl, table)
+            return table
         except Exception as exc:  # every failure is reported per table, then raised
             table = flow.result
             table.status = "failed"
             table.error = explain(exc, decl.name)
             table.error.__cause__ = exc
-            blocked[decl.name] = "failed"
+            blocked[decl.key] = "failed"
             return table
+
+    def _before(self, context: RunContext, decl: Declaration) -> None:
+        """Before a table's first write of the run: align its clustering keys with the spec."""
+        spec = decl.spec
+        table = spec.target if isinstance(spec, FlowSpec) else spec.name
+        if table in context.synced or not self.warehouse.exists(context.schema, table):
+            return
+        context.synced.add(table)
+        clustering.sync(context.spark, self.warehouse, context.schema,
+                        context.table_spec(table), table)
+
+    def _after(self, context: RunContext, decl: Declaration, table: TableResult) -> None:
+        """After a table was written: remember its clustering, OPTIMIZE it when asked."""
+        spec = decl.spec
+        if not isinstance(spec, TableSpec) or not self.warehouse.exists(context.schema,
+                                                                           spec.name):
+            return
+        if clustering.recorded(self.warehouse, context.schema, spec.name) != spec.cluster_by:
+            clustering.remember(self.warehouse, context.schema, spec.name, spec.cluster_by)
+        wrote = table.status == "completed" and (
+            table.rows_written or table.num_upserted_rows or table.num_deleted_rows)
+        if wrote and clustering.wants_optimize(spec, context.settings):
+            clustering.optimize(context.spark, context.schema, spec.name)
+            table.optimized = True
 
     def _check_event_log_name(self, pipeline: Pipeline) -> None:
         if not self._event_log:
@@ -202,7 +249,7 @@ class LocalRunner:
     ) -> set[str]:
         """Declarations to reset: the chosen ones plus streaming tables reading them."""
         if full_refresh is True:
-            return {d.name for d in graph.order}
+            return {d.key for d in graph.order}
         if full_refresh is False:
             return set()
         names = pipeline.check_table_names(full_refresh)
@@ -213,22 +260,49 @@ class LocalRunner:
         while changed:
             changed = False
             for decl in graph.order:
-                if decl.name in chosen or not _streams(decl.spec, graph):
+                if decl.key in chosen or not _streams(decl.spec, graph):
                     continue
-                if any(graph.producer_name(t) in chosen for t in graph.upstream[decl.name]):
-                    chosen.add(decl.name)
+                if any(graph.producer_name(t) in chosen for t in graph.upstream[decl.key]):
+                    chosen.add(decl.key)
                     changed = True
         return chosen
 
 
 def _streams(spec: object, graph: Graph) -> bool:
     """Whether a spec reads its inputs as streams (conservatively, for full refresh)."""
-    from medallion.specs import QuerySpec, SilverSpec
+    from medallion.specs import GoldSpec, QuerySpec, SilverSpec
 
-    if isinstance(spec, QuerySpec):
+    if isinstance(spec, StreamingTableSpec):
+        return True  # its flows stream (or apply changes) from their sources
+    if isinstance(spec, QuerySpec | GoldSpec):
         return spec.incremental
     if isinstance(spec, SilverSpec):
         if spec.incremental is not None:
             return spec.incremental
         return True  # default follows the source: assume streaming, resetting is the safe side
     return False
+
+
+def _is_flow(decl: Declaration) -> bool:
+    """Whether a declaration is a flow for the event log.
+
+    A streaming table's own node is not: its flows report the rows, and counting them twice
+    would break the event log's sums.
+    """
+    return not isinstance(decl.spec, StreamingTableSpec)
+
+
+def _flow_type(context: RunContext, decl: Declaration) -> str:
+    """``streaming`` or ``batch``, as the event log's ``flow_definition`` says."""
+    from medallion.specs import AutoCdcSnapshotSpec, AutoCdcSpec, GoldSpec
+
+    spec = decl.spec
+    if isinstance(spec, AutoCdcSpec):
+        return "streaming"
+    if isinstance(spec, AutoCdcSnapshotSpec):
+        return "batch"
+    if isinstance(spec, FlowSpec):
+        return "batch" if spec.once else "streaming"
+    if isinstance(spec, GoldSpec):
+        return "streaming" if spec.incremental else "batch"
+    return "streaming" if context.is_incremental(decl.name) else "batch"

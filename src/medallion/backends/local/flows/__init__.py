@@ -5,13 +5,19 @@ from __future__ import annotations
 from medallion.backends.local.context import RunContext
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.flows.bronze import BronzeFlow
+from medallion.backends.local.flows.cdc import AutoCdcFlow
 from medallion.backends.local.flows.gold import GoldFlow
 from medallion.backends.local.flows.query import QueryFlow
 from medallion.backends.local.flows.silver import SilverFlow
+from medallion.backends.local.flows.snapshot import AutoCdcSnapshotFlow
+from medallion.backends.local.flows.streaming import AppendFlow, StreamingTableFlow
 from medallion.errors import BackendError
 from medallion.pipeline import Declaration
 
-FLOWS: tuple[type[Flow], ...] = (BronzeFlow, SilverFlow, GoldFlow, QueryFlow)
+FLOWS: tuple[type[Flow], ...] = (
+    BronzeFlow, SilverFlow, GoldFlow, QueryFlow, StreamingTableFlow, AppendFlow, AutoCdcFlow,
+    AutoCdcSnapshotFlow,
+)
 
 
 def flow_for(run: RunContext, decl: Declaration) -> Flow:

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from medallion.backends.local.context import RunContext, TableReader
 from medallion.backends.local.delta import Target
 from medallion.backends.local.result import TableResult
+from medallion.backends.local.warehouse import write_json_atomic
 from medallion.graph import is_external
 from medallion.pipeline import Declaration
+from medallion.specs.flows import FlowSpec
 
 if TYPE_CHECKING:
-    from medallion.specs.base import TableSpec
+    from medallion.specs.base import Definition
 
 _MEDALLION_STATE_VERSION = 1
 
@@ -24,13 +26,15 @@ _MEDALLION_STATE_VERSION = 1
 class Flow:
     """Runs one declaration on the local runner."""
 
-    spec_type: ClassVar[type[TableSpec]]
+    spec_type: ClassVar[type[Definition]]
 
     def __init__(self, run: RunContext, decl: Declaration) -> None:
         self.run = run
         self.decl = decl
         self.reader: TableReader = run.for_table(decl)
         self.result = TableResult(name=decl.name, layer=decl.spec.layer)
+        if isinstance(decl.spec, FlowSpec):
+            self.result.target = decl.spec.target
 
     @property
     def spec(self) -> Any:
@@ -38,19 +42,47 @@ class Flow:
         return self.decl.spec
 
     @property
+    def table_name(self) -> str:
+        """The table this declaration writes: its own, or a flow's target."""
+        spec = self.decl.spec
+        return spec.target if isinstance(spec, FlowSpec) else spec.name
+
+    @property
     def target(self) -> Target:
-        """Where the table's rows go."""
-        return Target.of(self.decl.spec, self.run.schema, self.run.path(self.decl.name))
+        """Where the table's rows go (for a flow: its target, with the target's settings)."""
+        table = self.table_name
+        return Target.of(self.run.table_spec(table), self.run.schema, self.run.path(table))
 
     @property
     def query_name(self) -> str:
         """Streaming query name (unique among the pipeline's flows)."""
+        if isinstance(self.decl.spec, FlowSpec):
+            return f"medallion_{self.run.schema}_{self.table_name}_flow_{self.decl.name}"
         return f"medallion_{self.run.schema}_{self.decl.name}"
 
     @property
     def checkpoint(self) -> Path:
-        """The streaming checkpoint folder of this flow."""
-        return self.run.warehouse.checkpoint(self.run.schema, self.decl.name)
+        """The streaming checkpoint folder of this flow.
+
+        A flow into a streaming table keeps it under the table's folder, so resetting the
+        table (full refresh) resets every flow writing it.
+        """
+        folder = self.run.warehouse.checkpoint(self.run.schema, self.table_name)
+        if isinstance(self.decl.spec, FlowSpec):
+            return folder / "flows" / self.decl.name
+        return folder
+
+    def flow_state(self) -> dict[str, Any]:
+        """What this flow recorded about its progress (kept with its checkpoint)."""
+        try:
+            data = json.loads((self.checkpoint / "medallion-state.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save_flow_state(self, state: dict[str, Any]) -> None:
+        """Record the flow's progress (atomically)."""
+        write_json_atomic(self.checkpoint / "medallion-state.json", state)
 
     def txn_app_id(self, table: str) -> str:
         """Idempotent-write application id for one output table of this flow.
@@ -95,28 +127,38 @@ class Flow:
 
     def outputs_versions(self) -> dict[str, int | None]:
         """Current Delta version of every table this flow writes."""
-        return {
-            name: self.run.warehouse.version(self.run.schema, name) for name in self.spec.outputs()
-        }
+        names = ((self.table_name,) if isinstance(self.decl.spec, FlowSpec)
+                 else self.spec.outputs())
+        return {name: self.run.warehouse.version(self.run.schema, name) for name in names}
+
+    def _read_state(self) -> dict[str, Any] | None:
+        if isinstance(self.decl.spec, FlowSpec):  # flows keep it with their checkpoint
+            state = self.flow_state().get("fingerprint_state")
+            return state if isinstance(state, dict) else None
+        return self.run.warehouse.read_state(self.run.schema, self.decl.name)
 
     def up_to_date(self, fingerprint: dict[str, Any] | None) -> bool:
         """True when the view was computed from exactly these inputs and is untouched since."""
         if fingerprint is None:
             return False
-        state = self.run.warehouse.read_state(self.run.schema, self.decl.name)
+        state = self._read_state()
         if state is None:
             return False
         same_inputs = json.dumps(state.get("fingerprint"), sort_keys=True) == json.dumps(
             fingerprint, sort_keys=True
         )
+        if isinstance(self.decl.spec, FlowSpec):
+            # A flow only adds what is new in its sources (its checkpoint knows what it read);
+            # other flows writing the same table do not make it stale.
+            return same_inputs
         return same_inputs and state.get("outputs") == self.outputs_versions()
 
     def remember(self, fingerprint: dict[str, Any] | None) -> None:
         """Record what the view was computed from (after a successful write)."""
         if fingerprint is None:
             return
-        self.run.warehouse.write_state(
-            self.run.schema,
-            self.decl.name,
-            {"fingerprint": fingerprint, "outputs": self.outputs_versions()},
-        )
+        state = {"fingerprint": fingerprint, "outputs": self.outputs_versions()}
+        if isinstance(self.decl.spec, FlowSpec):
+            self.save_flow_state({**self.flow_state(), "fingerprint_state": state})
+            return
+        self.run.warehouse.write_state(self.run.schema, self.decl.name, state)

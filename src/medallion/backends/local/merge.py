@@ -1,0 +1,93 @@
+"""MERGE on the local runner: idempotent per micro-batch, with the counts Databricks reports."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from medallion.backends.local.delta import Target
+from medallion.backends.local.warehouse import commit_info
+
+if TYPE_CHECKING:
+    from delta.tables import DeltaTable
+    from pyspark.sql import DataFrame, SparkSession
+
+_TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
+_TXN_VERSION = "spark.databricks.delta.write.txnVersion"
+
+
+@contextlib.contextmanager
+def idempotent(spark: SparkSession, txn: tuple[str, int] | None) -> Iterator[None]:
+    """Within the block, Delta skips a DML commit already made with the same ``(app id, version)``.
+
+    This is what makes a MERGE per micro-batch exactly-once: a batch replayed after a crash
+    (written, but not yet recorded in the checkpoint) commits nothing the second time.
+    """
+    if txn is None:
+        yield
+        return
+    spark.conf.set(_TXN_APP_ID, txn[0])
+    spark.conf.set(_TXN_VERSION, str(txn[1]))
+    try:
+        yield
+    finally:
+        spark.conf.unset(_TXN_APP_ID)
+        spark.conf.unset(_TXN_VERSION)
+
+
+@contextlib.contextmanager
+def cached(source: DataFrame) -> Iterator[tuple[DataFrame, int]]:
+    """The MERGE source computed once and kept for the block, with its row count.
+
+    A MERGE evaluates its source more than once (to find the files it touches, then to write
+    them); when the source scans a table or folds a history, computing it once is cheaper.
+    """
+    kept = source.persist()
+    try:
+        yield kept, kept.count()
+    finally:
+        kept.unpersist()
+
+
+def table(spark: SparkSession, target: Target) -> DeltaTable:
+    """The Delta table of ``target`` (aliased ``t`` for merge conditions)."""
+    from delta.tables import DeltaTable
+
+    return DeltaTable.forPath(spark, target.uri).alias("t")
+
+
+def changed_rows(table_path: Path, since: int, until: int) -> int:
+    """Rows written, updated or deleted by the commits ``since < version <= until`` (log only)."""
+    total = 0
+    for version in range(since + 1, until + 1):
+        metrics = commit_info(table_path, version).get("operationMetrics") or {}
+        for key in ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated",
+                    "numTargetRowsDeleted", "numUpdatedRows", "numDeletedRows"):
+            total += int(metrics.get(key, 0) or 0)
+    return total
+
+
+def change_counts(target: Target, before: int | None) -> tuple[int, int]:
+    """Rows upserted (inserted + updated) and deleted by the commits after version ``before``.
+
+    Read from the Delta log's operation metrics, so counting costs no Spark job.
+    """
+    after = target.version()
+    if after is None:
+        return 0, 0
+    upserted = deleted = 0
+    start = -1 if before is None else before
+    for version in range(start + 1, after + 1):
+        info = commit_info(target.path, version)
+        metrics = info.get("operationMetrics") or {}
+        if "numTargetRowsInserted" in metrics:  # MERGE
+            upserted += int(metrics.get("numTargetRowsInserted", 0))
+            upserted += int(metrics.get("numTargetRowsUpdated", 0))
+            deleted += int(metrics.get("numTargetRowsDeleted", 0))
+        elif info.get("operation") == "DELETE":
+            deleted += int(metrics.get("numDeletedRows", 0))
+        elif info.get("operation") == "WRITE":
+            upserted += int(metrics.get("numOutputRows", 0))
+    return upserted, deleted

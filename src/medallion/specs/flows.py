@@ -1,0 +1,171 @@
+"""Streaming tables declared on their own, and the flows that write into them.
+
+As in a Databricks pipeline, a table declared with ``create_streaming_table`` has no query of
+its own: one or more *flows* write into it. An append flow appends the rows of its query; an
+AUTO CDC flow (:mod:`medallion.specs.cdc`) applies change events. Flows have their own names,
+unique in the pipeline, and may carry the name of their target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from medallion.quality.sqlexpr import SqlSyntaxError, tokenize
+from medallion.specs.base import Definition, TableSpec, check_reference, check_table_name
+from medallion.specs.rules import Rule, check_unique_names
+
+
+class StreamingTableSpec(TableSpec):
+    """A streaming table written by flows (Databricks ``create_streaming_table``).
+
+    Attributes:
+        schema_: DDL of the columns (``"id BIGINT, name STRING"``); when omitted the table takes
+            the columns its flows write. With a schema, a flow writing a column it does not
+            declare fails, and declared columns a flow does not write are NULL.
+        rules: Expectations applied to the rows every append flow writes into the table.
+    """
+
+    layer: ClassVar[str] = "streaming"
+
+    kind: Literal["streaming_table"] = "streaming_table"
+    schema_: str | None = Field(default=None, alias="schema")
+    rules: tuple[Rule, ...] = ()
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, value: str | None) -> str | None:
+        if value is not None:
+            ddl_column_names(value)
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        return check_unique_names(value)
+
+    def label(self) -> str:  # noqa: D102
+        return f"streaming table '{self.name}'"
+
+    def known_columns(self) -> tuple[str, ...] | None:  # noqa: D102
+        return None if self.schema_ is None else ddl_column_names(self.schema_)
+
+
+class FlowSpec(Definition):
+    """What every flow shares: its name, the streaming table it writes, and ``once``.
+
+    Attributes:
+        name: The flow's name, unique among the pipeline's flows.
+        target: The table written, declared with :func:`medallion.create_streaming_table`.
+        once: Run the flow once, then only again after a full refresh of the target (a
+            backfill).
+    """
+
+    layer: ClassVar[str] = "flow"
+    flow_type: ClassVar[str] = "flow"
+
+    target: str
+    once: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _flow_name(cls, value: str) -> str:
+        return check_table_name(value, "flow name")
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        return check_table_name(value, "flow target")
+
+    @property
+    def key(self) -> str:
+        """``flow:<name>``: flows and tables have separate namespaces."""
+        return f"flow:{self.name}"
+
+    def label(self) -> str:  # noqa: D102
+        return f"{self.flow_type} '{self.name}' (into '{self.target}')"
+
+    def writes(self) -> str:
+        """The table this flow writes."""
+        return self.target
+
+
+class AppendFlowSpec(FlowSpec):
+    """Rows of a query function appended to a streaming table (Databricks ``append_flow``).
+
+    The function returns a streaming DataFrame (each run appends the rows that arrived since
+    the last one) or, with ``once=True``, a batch DataFrame appended once.
+
+    Attributes:
+        query: The function (takes the read context, or nothing).
+        inputs: Tables it reads; found from literal ``read("name")`` calls when omitted.
+        comment: Description of the flow.
+        spark_conf: Spark settings applied while the flow runs.
+    """
+
+    flow_type: ClassVar[str] = "append flow"
+
+    kind: Literal["append_flow"] = "append_flow"
+    query: Callable[..., Any] = Field(exclude=True)
+    inputs_: tuple[str, ...] = Field(default=(), alias="inputs")
+    comment: str | None = None
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("inputs_")
+    @classmethod
+    def _inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            check_reference(name, "input")
+        return value
+
+    @model_validator(mode="after")
+    def _not_self(self) -> AppendFlowSpec:
+        if self.target in self.inputs_:
+            raise ValueError(
+                f"append flow {self.name!r} reads its own target {self.target!r}; a flow "
+                "cannot read the table it writes"
+            )
+        return self
+
+    def inputs(self) -> tuple[str, ...]:  # noqa: D102
+        return self.inputs_
+
+
+def ddl_column_names(ddl: str) -> tuple[str, ...]:
+    """Column names of a DDL schema string (``"id BIGINT, tags ARRAY<STRING>"``).
+
+    Example:
+        >>> ddl_column_names("id BIGINT, amount DECIMAL(10,2), `my col` STRING")
+        ('id', 'amount', 'my col')
+    """
+    try:
+        tokens = tokenize(ddl)
+    except SqlSyntaxError as exc:
+        raise ValueError(f"schema {ddl!r} is not a DDL column list: {exc}") from None
+    names: list[str] = []
+    depth = 0
+    expect_name = True
+    for tok in tokens:
+        if tok.kind == "eof":
+            break
+        if tok.kind == "op" and tok.text in ("(", "<"):
+            depth += 1
+        elif tok.kind == "op" and tok.text in (")", ">"):
+            depth -= 1
+        elif tok.kind == "op" and tok.text == "," and depth == 0:
+            expect_name = True
+            continue
+        if expect_name:
+            if tok.kind == "qident":
+                names.append(tok.text[1:-1].replace("``", "`"))
+            elif tok.kind in ("ident", "kw"):
+                names.append(tok.text)
+            else:
+                raise ValueError(f"schema {ddl!r}: expected a column name at {tok.text!r}")
+            expect_name = False
+    if not names or depth != 0:
+        raise ValueError(f"schema {ddl!r} is not a DDL column list such as 'id BIGINT, name "
+                         "STRING'")
+    return tuple(names)
