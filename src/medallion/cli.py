@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     _progress_option(demo)
 
     run = sub.add_parser("run", help="run a pipeline file")
-    _pipeline_argument(run)
+    run.add_argument("pipeline", nargs="+",
+                     help="pipeline file (.yaml/.yml/.json), or Python file(s) declaring the "
+                          "tables (e.g. a Databricks pipeline's notebooks)")
     _warehouse_option(run)
     _conf_option(run)
     run.add_argument("--full-refresh", nargs="*", metavar="TABLE", default=None,
@@ -79,6 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the JSON Schema of pipeline files")
     schema.add_argument("--output", "-o", metavar="FILE", default=None,
                         help="write it to FILE instead of printing it")
+
+    init = sub.add_parser(
+        "init-spark-pipeline",
+        help="write a spark-pipelines project (Apache Spark's declarative pipelines, Delta) "
+             "that runs a pipeline file",
+    )
+    init.add_argument("pipeline", help="Python file declaring the tables")
+    init.add_argument("--dir", required=True, metavar="DIR", help="project folder to write")
+    init.add_argument("--name", default=None, help="pipeline name (default: the file's name)")
+    init.add_argument("--force", action="store_true",
+                      help="rewrite the files of an existing project (its data is kept)")
+    _conf_option(init)
     return parser
 
 
@@ -139,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _graph(args)
         if args.command == "schema":
             return _schema(args)
+        if args.command == "init-spark-pipeline":
+            return _init_spark_pipeline(args)
         return _validate(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -328,6 +344,21 @@ def _schema(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     print(f"wrote the JSON Schema of pipeline files to {path}")
+    return EXIT_OK
+
+
+def _init_spark_pipeline(args: argparse.Namespace) -> int:
+    from medallion.loader import load_pipeline
+    from medallion.spark_project import init_spark_pipeline
+
+    conf = _parse_conf(args.conf)
+    load_pipeline(args.pipeline, configuration=conf).validate()  # refuse a broken pipeline now
+    project = init_spark_pipeline(args.pipeline, args.dir, name=args.name, configuration=conf,
+                                  force=args.force)
+    print(f"wrote {project.spec}, {project.conf_dir}/spark-defaults.conf and "
+          f"{project.root / 'transformations'}/")
+    print(f"run it with:\n  {project.command()}")
+    print(f"tables are written under {project.warehouse} (schema 'default')")
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Load a pipeline definition file: Python (like a DLT notebook) or YAML/JSON.
+"""Load a pipeline definition: Python files (like DLT notebooks) or a YAML/JSON pipeline file.
 
 A Python file calls the factories; a YAML/JSON file lists specs (see :mod:`medallion.files`).
 """
@@ -8,16 +8,18 @@ from __future__ import annotations
 import os
 import runpy
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from medallion.errors import MedallionError, SpecError
 from medallion.pipeline import Pipeline
 
+PathLike = str | os.PathLike[str]
+
 
 def load_pipeline(
-    path: str | os.PathLike[str],
+    path: PathLike | Sequence[PathLike],
     *,
     name: str | None = None,
     schema: str | None = None,
@@ -29,50 +31,69 @@ def load_pipeline(
     A ``.yaml``/``.yml``/``.json`` file is a pipeline file (:func:`medallion.load_pipeline_file`);
     any other file is Python, run as a script (``__name__ == "__medallion__"``) with its folder
     on ``sys.path`` so it can import its neighbours. A Python file may also open its own
-    ``medallion.Pipeline`` and expose it as ``pipeline``; that one is returned then.
+    ``medallion.Pipeline`` and expose it as ``pipeline``; that one is returned then. Give
+    several Python files (like the notebooks of one Databricks pipeline) to declare them all into
+    one pipeline, in the order given.
+
+    Like a Databricks notebook, a Python file sees a global ``spark``: configuration lookups
+    (``spark.conf.get``) read the pipeline's configuration, and inside query functions it is the
+    runner's session (see :mod:`medallion.backends.local.notebook`). No Spark starts here.
 
     Args:
-        path: The file.
-        name: Pipeline name (default: the file's, else the file name without its ending).
+        path: The file, or several Python files.
+        name: Pipeline name (default: the file's, else the first file name without its ending).
         schema: Schema the tables are registered in (default: the file's, else
             ``medallion_db``).
         configuration: Configuration values; they override the file's.
         environment: Environment overlay of a pipeline file (``environments:`` in it).
 
     Raises:
-        SpecError: the file does not exist, declares nothing, or fails while declaring.
+        SpecError: a file does not exist, declares nothing, or fails while declaring.
         MedallionError: a definition in it is invalid (names the table and field).
     """
     from medallion.files.source import is_pipeline_file
 
-    if is_pipeline_file(path):
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if not paths:
+        raise SpecError("no pipeline file given")
+    if len(paths) == 1 and is_pipeline_file(paths[0]):
         from medallion.files.load import check_references, declare_document, read_pipeline_file
         from medallion.pipeline import DEFAULT_SCHEMA
 
-        document = read_pipeline_file(path, environment=environment, configuration=configuration)
+        document = read_pipeline_file(paths[0], environment=environment,
+                                      configuration=configuration)
         pipeline = Pipeline(name or document.name,
                             schema=schema or document.schema or DEFAULT_SCHEMA,
                             configuration=document.configuration)
         declare_document(document, pipeline)
         check_references(document, pipeline)
         return pipeline
+    files = [Path(p) for p in paths]
+    for file in files:
+        if is_pipeline_file(file):
+            raise SpecError(
+                f"'{file}' is a YAML/JSON pipeline file: give it alone, not with other files "
+                "(list Python files under its libraries: instead)"
+            )
+        if not file.is_file():
+            raise SpecError(f"pipeline file '{file}' does not exist")
     if environment is not None:
         raise SpecError(
             f"--env {environment}: environments are a feature of YAML/JSON pipeline files; "
-            f"'{path}' is Python. Read settings with medallion.config(key) and pass --conf."
+            f"'{files[0]}' is Python. Read settings with medallion.config(key) and pass --conf."
         )
-    file = Path(path)
-    if not file.is_file():
-        raise SpecError(f"pipeline file '{path}' does not exist")
-    pipeline = Pipeline(name or file.stem, configuration=configuration,
+    pipeline = Pipeline(name or files[0].stem, configuration=configuration,
                         **({"schema": schema} if schema else {}))
-    namespace = run_python_file(file, pipeline)
-    own = namespace.get("pipeline")
-    if isinstance(own, Pipeline) and len(own) and not len(pipeline):
+    own: Pipeline | None = None
+    for file in files:
+        found = run_python_file(file, pipeline).get("pipeline")
+        own = found if isinstance(found, Pipeline) else own
+    if own is not None and len(own) and not len(pipeline):
         return own
     if not len(pipeline):
+        shown = "', '".join(str(p) for p in files)
         raise SpecError(
-            f"pipeline file '{path}' declares no tables: call medallion.bronze_autoloader(), "
+            f"pipeline file '{shown}' declares no tables: call medallion.bronze_autoloader(), "
             "silver_with_rules(), gold_aggregate() or @medallion.table at its top level"
         )
     return pipeline
@@ -81,15 +102,20 @@ def load_pipeline(
 def run_python_file(file: Path, pipeline: Pipeline) -> dict[str, Any]:
     """Run a Python definition file with ``pipeline`` active; return the file's namespace.
 
+    The file gets a notebook-style global ``spark`` (:class:`NotebookSpark`).
+
     Raises:
         SpecError: the file is not valid Python or raises while declaring.
         MedallionError: a definition in it is invalid.
     """
+    from medallion.backends.local.notebook import NotebookSpark
+
     folder = str(file.resolve().parent)
     sys.path.insert(0, folder)
     try:
         with pipeline:
-            return runpy.run_path(str(file), run_name="__medallion__")
+            return runpy.run_path(str(file), run_name="__medallion__",
+                                  init_globals={"spark": NotebookSpark()})
     except MedallionError:
         raise
     except SyntaxError as exc:

@@ -252,7 +252,9 @@ def current_pipeline() -> Pipeline:
 def config(key: str, default: str | None = None) -> str | None:
     """A configuration value of the pipeline being declared (``--conf key=value`` on the CLI).
 
-    Use it at the top level of a pipeline file to parametrise paths and thresholds.
+    Use it at the top level of a pipeline file to parametrise paths and thresholds. Inside a
+    Databricks pipeline or ``spark-pipelines run``, a key the active pipeline does not set is
+    read from the runtime's pipeline configuration (its Spark conf).
 
     Example:
         >>> import medallion
@@ -261,6 +263,8 @@ def config(key: str, default: str | None = None) -> str | None:
         '/data/raw'
     """
     pipeline = _ACTIVE.get()
-    if pipeline is None:
-        return default
-    return pipeline.configuration.get(key, default)
+    if pipeline is not None and key in pipeline.configuration:
+        return pipeline.configuration[key]
+    from medallion.backends import runtime_conf
+
+    return runtime_conf(key, default)

@@ -19,6 +19,8 @@ from tests.spark.conftest import write_json_lines
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 FIELDS = ("id", "name", "city", "note", "op", "seq")
+#: The columns bronze adds to every row (rescued data, corrupt record): not customer fields.
+BRONZE_EXTRAS = ["_rescued_data", "_corrupt_record"]
 SCHEMA = "id BIGINT, name STRING, city STRING, note STRING, op STRING, seq BIGINT"
 
 
@@ -73,13 +75,13 @@ def pipeline(raw: Path) -> medallion.Pipeline:
         medallion.create_streaming_table("customers", change_data_feed=True, cluster_by=["id"])
         medallion.create_auto_cdc_flow(
             target="customers", source="customer_events", keys=["id"], sequence_by="seq",
-            apply_as_deletes="op = 'DELETE'", except_column_list=["op", "seq"],
+            apply_as_deletes="op = 'DELETE'", except_column_list=["op", "seq", *BRONZE_EXTRAS],
             ignore_null_updates=True, name="customers_scd1")
         medallion.create_streaming_table("customer_history")
         medallion.create_auto_cdc_flow(
             target="customer_history", source="customer_events", keys=["id"],
             sequence_by="seq", apply_as_deletes="op = 'DELETE'",
-            except_column_list=["op", "seq"], stored_as_scd_type=2,
+            except_column_list=["op", "seq", *BRONZE_EXTRAS], stored_as_scd_type=2,
             track_history_except_column_list=["note"])
         medallion.create_streaming_table("customers_truncated")
         medallion.create_auto_cdc_flow(

@@ -102,3 +102,44 @@ def add_metadata(df: DataFrame, spec: BronzeSpec) -> DataFrame:
     return df.withColumns(
         {name: metadata_column(field) for name, field in spec.metadata_columns.items()}
     )
+
+
+def ordered_columns(df: DataFrame, spec: BronzeSpec) -> DataFrame:
+    """A bronze read's columns in the local runner's order, with bronze's own columns present.
+
+    Data columns, then the rescued data column, the corrupt record column (JSON and CSV; NULL
+    when the reader added none because no record was malformed), then the metadata columns.
+    """
+    from pyspark.sql import functions as F
+
+    own = [c for c in (spec.rescue_column, spec.corrupt_record_column) if c is not None]
+    meta = list(spec.metadata_columns)
+    present = set(df.columns)
+    out = [F.col(_quote(c)) for c in df.columns if c not in own and c not in meta]
+    for name in own:
+        out.append(F.col(_quote(name)) if name in present
+                   else F.lit(None).cast("string").alias(name))
+    return df.select(*out, *[F.col(_quote(c)) for c in meta])
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def reader_options(spec: BronzeSpec, *, inferring: bool) -> dict[str, str]:
+    """Spark file-reader options for ``spec``; ``inferring`` when Spark infers the schema.
+
+    Without ``infer_column_types``, inferred JSON and CSV columns are strings, as Auto Loader's
+    ``cloudFiles.inferColumnTypes=false`` (the default) makes them.
+
+    Example:
+        >>> from medallion import BronzeSpec
+        >>> reader_options(BronzeSpec(name="b", path="/x", format="json"), inferring=True)
+        {'primitivesAsString': 'true'}
+    """
+    options = dict(spec.options)
+    if inferring and spec.format == "json" and not spec.infer_column_types:
+        options.setdefault("primitivesAsString", "true")
+    if inferring and spec.format == "csv":
+        options.setdefault("inferSchema", "true" if spec.infer_column_types else "false")
+    return options

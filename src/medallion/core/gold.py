@@ -89,6 +89,37 @@ def aggregate(df: DataFrame, spec: GoldSpec) -> DataFrame:
     return aggregate_keyed(with_keys(df, spec), spec)
 
 
+def aggregate_stream(df: DataFrame, spec: GoldSpec) -> DataFrame:
+    """A streaming windowed aggregate in Spark's append mode (what a streaming table runs).
+
+    The watermark is set on the window's event-time column and the rows are grouped by Spark's
+    ``window`` itself, so Spark emits each window once, when the watermark passes its end, and
+    drops rows that arrive behind it.
+    """
+    from pyspark.sql import functions as F
+
+    assert spec.window is not None
+    assert spec.watermark is not None
+    df = df.withWatermark(spec.window.column, spec.watermark)
+    if spec.filter:
+        df = df.where(F.expr(spec.filter))
+    window = "__medallion_window"
+    groups = [F.window(F.col(quote(spec.window.column)), spec.window.duration).alias(window)]
+    groups += [F.expr(k.expression).alias(hidden(k.alias)) for k in spec.group_by]
+    out = df.groupBy(*groups).agg(*[F.expr(a.sql()).alias(a.alias) for a in spec.aggregations])
+    out = out.select(
+        F.col(f"{window}.start").alias(spec.window.start),
+        F.col(f"{window}.end").alias(spec.window.end),
+        *[F.col(hidden(k.alias)).alias(k.alias) for k in spec.group_by],
+        *[F.col(quote(a.alias)) for a in spec.aggregations],
+    )
+    for column, expression in spec.derived.items():
+        out = out.withColumn(column, F.expr(expression))
+    if spec.having:
+        out = out.where(F.expr(spec.having))
+    return out
+
+
 def changed_groups(changes: DataFrame, spec: GoldSpec) -> DataFrame:
     """The distinct groups (hidden key columns) touched by change-data-feed rows.
 

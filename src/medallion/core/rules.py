@@ -3,6 +3,10 @@
 Everything is computed in the projection that feeds the write, so evaluating twenty rules costs
 one pass over the data, not twenty jobs. Functions here only build plans; they never trigger
 analysis of their input (no ``.columns``), so the same code serves every backend.
+
+The input row travels packed in one struct column next to the helper columns, and is unpacked
+with ``struct.*`` at the end: removing helpers with ``DataFrame.drop`` would make Spark Connect's
+planner analyse the plan while a declarative pipeline registers it, before upstream tables exist.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
 
 FLAG_PREFIX = "__medallion_ok_"
 GUARD_COLUMN = "__medallion_fail_guard"
+ROW_COLUMN = "__medallion_row"
 FAILED_RULES_COLUMN = "_failed_rules"
 QUARANTINED_AT_COLUMN = "_quarantined_at"
 SOURCE_ROW_COLUMN = "_source_row"
@@ -30,6 +35,11 @@ _VIOLATION = re.compile(
     re.escape(VIOLATION_MARKER) + r" table=(?P<table>\S+) rules=(?P<rules>[^\n]*?) row=(?P<row>.*)",
     re.DOTALL,
 )
+
+
+def quarantine_comment(table: str) -> str:
+    """The comment of a quarantine table, the same on every backend."""
+    return f"Rows of {table} that failed a drop rule, with the rules they failed"
 
 
 def flag(index: int) -> str:
@@ -55,10 +65,13 @@ class RuleSet:
         return tuple(i for i, r in enumerate(self.rules) if r.action == "fail")
 
     def annotate(self, df: DataFrame) -> DataFrame:
-        """Add one flag column per rule (NULL counts as a violation) and the fail guard."""
+        """Pack the row into one struct, add one flag per rule (NULL is a violation) and the guard.
+
+        Works with no rules too (then only the packed row), so callers need no special case.
+        """
         from pyspark.sql import functions as F
 
-        columns: list[Column] = [F.col("*")]
+        columns: list[Column] = [F.struct(F.col("*")).alias(ROW_COLUMN)]
         for i, rule in enumerate(self.rules):
             columns.append(F.coalesce(F.expr(rule.condition), F.lit(False)).alias(flag(i)))
         if self.fail_indexes:
@@ -86,6 +99,35 @@ class RuleSet:
             F.to_json(F.struct(F.col("*")), JSON_WITH_NULLS),
         )
         return F.when(names != F.lit(""), F.raise_error(message))
+
+    def enforce(self, annotated: DataFrame) -> DataFrame:
+        """Make the fail guard run on every row, for runtimes where nothing else reads it.
+
+        The local runner forces the guard through its metrics; a declarative pipeline writes the
+        rows directly, so the guard becomes a filter that passes every row or raises. Spark would
+        merge it with the drop rules' filter, and its generated code tests ``IS NOT NULL``
+        conditions first, so a row failing ``id IS NOT NULL`` would skip the guard. A
+        nondeterministic term that is always TRUE (and that no optimizer rule folds, unlike
+        ``rand() >= 0``) keeps this filter separate, below the drop rules' filter.
+        """
+        from pyspark.sql import functions as F
+
+        if not self.fail_indexes:
+            return annotated
+        barrier = F.length(F.expr("uuid()")) > F.lit(0)
+        return annotated.where(F.col(GUARD_COLUMN).isNull() & barrier)
+
+    def accepts(self) -> Column:
+        """TRUE for rows that no ``drop`` or ``fail`` rule rejects (NULL counts as a violation).
+
+        Computed from the conditions themselves, so it can be used before :meth:`annotate`.
+        """
+        from pyspark.sql import functions as F
+
+        cond: Column = F.lit(True)
+        for i in (*self.drop_indexes, *self.fail_indexes):
+            cond = cond & F.coalesce(F.expr(self.rules[i].condition), F.lit(False))
+        return cond
 
     def passes_drop_rules(self) -> Column:
         """TRUE for rows that every drop rule accepts."""
@@ -121,10 +163,14 @@ class RuleSet:
         return cols
 
     def kept(self, annotated: DataFrame, extra_helpers: Sequence[str] = ()) -> DataFrame:
-        """Rows passing every drop rule, without the helper columns."""
+        """Rows passing every drop rule, unpacked, without helpers (nor ``extra_helpers``)."""
+        from pyspark.sql import functions as F
+
         out = annotated.where(self.passes_drop_rules()) if self.drop_indexes else annotated
-        helpers = [*self.internal_columns(), *extra_helpers]
-        return out.drop(*helpers) if helpers else out
+        row = F.col(ROW_COLUMN)
+        if extra_helpers:
+            row = row.dropFields(*extra_helpers)
+        return out.select(row.alias(ROW_COLUMN)).select(F.col(f"{ROW_COLUMN}.*"))
 
     def quarantined(self, annotated: DataFrame, *, source_row: bool = False) -> DataFrame:
         """Rows failing at least one drop rule, with the names of all rules they failed and when.
@@ -134,17 +180,23 @@ class RuleSet:
         """
         from pyspark.sql import functions as F
 
-        extra: dict[str, Column] = {
-            FAILED_RULES_COLUMN: self.failed_rule_names(),
-            QUARANTINED_AT_COLUMN: F.current_timestamp(),
-        }
+        row = F.col(ROW_COLUMN)
         if source_row:
-            extra[SOURCE_ROW_COLUMN] = F.to_json(F.col(SOURCE_ROW_COLUMN), JSON_WITH_NULLS)
-        failed = annotated.where(~self.passes_drop_rules()).withColumns(extra)
-        return failed.drop(*self.internal_columns())
+            row = row.withField(
+                SOURCE_ROW_COLUMN,
+                F.to_json(F.col(f"{ROW_COLUMN}.{SOURCE_ROW_COLUMN}"), JSON_WITH_NULLS),
+            )
+        failed = annotated.where(~self.passes_drop_rules()).select(
+            row.alias(ROW_COLUMN),
+            self.failed_rule_names().alias(FAILED_RULES_COLUMN),
+            F.current_timestamp().alias(QUARANTINED_AT_COLUMN),
+        )
+        return failed.select(
+            F.col(f"{ROW_COLUMN}.*"), F.col(FAILED_RULES_COLUMN), F.col(QUARANTINED_AT_COLUMN)
+        )
 
     def internal_columns(self) -> list[str]:
-        """The helper columns :meth:`annotate` adds, to drop before writing."""
+        """The helper columns :meth:`annotate` adds next to the packed row."""
         cols = [flag(i) for i in range(len(self.rules))]
         if self.fail_indexes:
             cols.append(GUARD_COLUMN)

@@ -88,7 +88,7 @@ def evaluate(df: DataFrame, rules: RuleSet, *, cache: bool) -> Evaluated:
     from pyspark.sql import Observation
 
     observation = Observation()
-    annotated = rules.annotate(df) if rules.rules else df
+    annotated = rules.annotate(df)
     annotated = annotated.observe(observation, *rules.metric_columns())
     if cache:
         annotated = annotated.persist()

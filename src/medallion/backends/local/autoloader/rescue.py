@@ -83,7 +83,8 @@ def json_record(
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType
 
-    fields = F.from_json(raw, "map<string,string>", options)
+    # no options: None, not {} (Spark Connect sends {} as an untyped map and fails)
+    fields = F.from_json(raw, "map<string,string>", options or None)
     values: dict[str, Column] = {}
     misfits: list[Column] = []
     for name, type_ in columns:
@@ -110,7 +111,7 @@ def json_record(
 
     keys = (F.concat(misfit, F.filter(F.map_keys(fields), extra))
             if rescue_unknown or rescue_case else misfit)
-    originals = F.from_json(raw, "map<string,variant>", options)
+    originals = F.from_json(raw, "map<string,variant>", options or None)
     path = F.create_map(F.lit(FILE_PATH_KEY), file_path.cast("variant"))
     rescued = (
         F.when(malformed, F.to_json(path))

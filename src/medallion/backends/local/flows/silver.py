@@ -10,7 +10,7 @@ from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.quality import Evaluated, evaluate
 from medallion.backends.local.streaming import run_available_now
 from medallion.core import silver as core
-from medallion.core.rules import RuleSet
+from medallion.core.rules import RuleSet, quarantine_comment
 from medallion.specs.silver import SilverSpec
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class SilverFlow(Flow):
             return None
         return self.run.target(
             self.spec.quarantine,
-            comment=f"Rows of {self.decl.name} that failed a drop rule, with the rules they failed",
+            comment=quarantine_comment(self.decl.name),
         )
 
     def process(self) -> None:

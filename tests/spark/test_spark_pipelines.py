@@ -1,0 +1,121 @@
+"""The reference pipeline under Apache Spark's `spark-pipelines run` equals the local runner's.
+
+One test, two `spark-pipelines run`s (each starts its own Spark Connect server: slow): the
+first on the reference input, the second after a new file arrives, proving that a generated
+project runs again (no LOCATION_ALREADY_EXISTS) and stays equal to the local runner, table by
+table.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chispa import assert_df_equality
+
+from medallion.backends.local import LocalRunner
+from medallion.loader import load_pipeline
+from medallion.spark_project import init_spark_pipeline
+from tests.spark.conftest import write_json_lines
+from tests.spark.test_orders_pipeline import CUSTOMERS, FILE_1, FILE_2
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+PIPELINE = ROOT / "examples/orders/pipeline.py"
+TABLES = ("bronze_orders", "bronze_customers", "silver_orders", "quarantine_orders",
+          "silver_customers", "silver_orders_enriched", "gold_daily_sales", "gold_customer_ltv")
+#: Columns holding the time of the run that wrote them (they differ between two runs).
+RUN_TIME_COLUMNS = ("ingestion_timestamp", "_quarantined_at")
+FILE_3 = [
+    FILE_1[1],  # order 2 re-sent in a later run
+    {"order_id": 13, "customer_id": 12, "amount": 30, "status": "completed",
+     "order_date": "2024-01-05T09:00:00", "region": "ASIA"},
+    {"order_id": None, "customer_id": 12, "amount": 1, "status": "pending",
+     "order_date": "2024-01-06T09:00:00", "region": "EU"},
+]
+
+
+def spark_pipelines_run(project: Any) -> subprocess.CompletedProcess[str]:
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "SPARK_CONF_DIR": str(project.conf_dir),
+        "PYSPARK_PYTHON": sys.executable,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    env.pop("MEDALLION_BACKEND", None)
+    return subprocess.run(
+        [str(bin_dir / "spark-pipelines"), "run", "--spec", str(project.spec)],
+        capture_output=True, text=True, env=env, cwd=project.root, timeout=900,
+    )
+
+
+def comparable(df: Any) -> Any:
+    """The table without the columns that hold each run's clock."""
+    from pyspark.sql import functions as F
+
+    df = df.drop(*[c for c in RUN_TIME_COLUMNS if c in df.columns])
+    if "_source_row" in df.columns:  # the quarantined source row, as JSON, holds one too
+        df = df.withColumn("_source_row", F.regexp_replace(
+            "_source_row", r'"ingestion_timestamp":"[^"]*",?', ""))
+    return df
+
+
+def assert_same_tables(spark: Any, local_wh: Path, oss_wh: Path) -> dict[str, int]:
+    counts = {}
+    for table in TABLES:
+        local = spark.read.format("delta").load(str(local_wh / "medallion_db" / table))
+        oss = spark.read.format("delta").load(str(oss_wh / table))
+        assert oss.columns == local.columns, table
+        assert oss.dtypes == local.dtypes, table
+        assert_df_equality(comparable(oss), comparable(local), ignore_row_order=True,
+                           ignore_nullable=True)
+        counts[table] = oss.count()
+    return counts
+
+
+def test_reference_pipeline_under_spark_pipelines_equals_local(
+    tmp_path: Path, medallion_spark: Any
+) -> None:
+    spark = medallion_spark
+    raw = tmp_path / "raw"
+    write_json_lines(raw / "orders", "part-1.json", FILE_1)
+    write_json_lines(raw / "orders", "part-2.json", FILE_2)
+    spark.createDataFrame(
+        CUSTOMERS, "customer_id BIGINT, customer_name STRING, customer_segment STRING"
+    ).coalesce(1).write.parquet((raw / "customers").as_uri())
+    conf = {"raw": str(raw)}
+
+    local_wh = tmp_path / "local-warehouse"
+    runner = LocalRunner(warehouse=local_wh, spark=spark)
+    project = init_spark_pipeline(PIPELINE, tmp_path / "project", name="orders",
+                                  configuration=conf)
+
+    runner.run(load_pipeline(PIPELINE, configuration=conf))
+    first = spark_pipelines_run(project)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "Run is COMPLETED" in first.stdout + first.stderr
+    counts = assert_same_tables(spark, local_wh, project.warehouse)
+    assert counts == {"bronze_orders": 12, "bronze_customers": 4, "silver_orders": 6,
+                      "quarantine_orders": 5, "silver_customers": 3,
+                      "silver_orders_enriched": 6, "gold_daily_sales": 4,
+                      "gold_customer_ltv": 4}
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{project.warehouse / 'silver_orders'}`").first()
+    assert detail.properties == {"delta.enableChangeDataFeed": "true", "quality": "silver"}
+
+    # -- a second run in a new process, with one new file ----------------------------------
+    write_json_lines(raw / "orders", "part-3.json", FILE_3)
+    runner.run(load_pipeline(PIPELINE, configuration=conf))
+    second = spark_pipelines_run(project)
+    output = second.stdout + second.stderr
+    assert second.returncode == 0, output[-6000:]
+    assert "LOCATION_ALREADY_EXISTS" not in output
+    counts = assert_same_tables(spark, local_wh, project.warehouse)
+    assert (counts["bronze_orders"], counts["silver_orders"], counts["quarantine_orders"]) == (
+        15, 7, 6)

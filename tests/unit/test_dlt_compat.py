@@ -1,0 +1,139 @@
+"""medallion.dlt declares what Databricks' dlt module would, with the same call signatures."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import medallion
+import medallion.dlt as dlt
+from medallion import SpecError
+from medallion.dlt import reads_stream
+from medallion.loader import load_pipeline
+from tests.contracts.recording import HERE, snapshot_signatures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_function_takes_the_stub_parameters() -> None:
+    """Code written against dlt binds to medallion.dlt: same names, kinds, order."""
+    import dlt as stub
+
+    releases = [
+        {n: inspect.signature(getattr(stub, n)) for n in dlt.__all__},
+        snapshot_signatures(HERE / "databricks-dlt-0.3.0.json"),
+    ]
+    ours = {n: inspect.signature(getattr(dlt, n)) for n in dlt.__all__}
+    for release in releases:
+        for name, sig in ours.items():
+            theirs = [(p.name, p.kind) for p in release[name].parameters.values()]
+            mine = [(p.name, p.kind) for p in sig.parameters.values()]
+            assert mine[: len(theirs)] == theirs, name
+            assert all(p.default is not p.empty for p in list(sig.parameters.values())
+                       [len(theirs):]), name
+
+
+def test_not_yet_provided() -> None:
+    for name in ("create_streaming_table", "append_flow", "apply_changes",
+                 "apply_changes_from_snapshot"):
+        assert not hasattr(dlt, name)
+
+
+def test_declares_rules_in_written_order_and_the_kind_from_the_reads() -> None:
+    with medallion.Pipeline("p") as pipeline:
+        @dlt.table(name="silver", comment="c", table_properties={"q": "s"}, cluster_by=["id"])
+        @dlt.expect_all_or_drop({"a": "x > 0", "b": "y > 0"})
+        @dlt.expect_or_fail("c", "z IS NOT NULL")
+        @dlt.expect("d", "w > 0")
+        def make_silver() -> Any:
+            return dlt.read_stream("LIVE.bronze")
+
+        @dlt.view
+        def v() -> Any:
+            return dlt.read("silver").where("x > 1")
+
+        @dlt.table
+        def files() -> Any:
+            return spark.readStream.format("cloudFiles").load("/x")  # type: ignore[name-defined] # noqa: F821
+
+    silver = pipeline["silver"].spec
+    assert [(r.name, r.action) for r in silver.rules] == [
+        ("a", "drop"), ("b", "drop"), ("c", "fail"), ("d", "warn")]
+    assert (silver.incremental, silver.inputs(), silver.comment, silver.cluster_by) == (
+        True, ("bronze",), "c", ("id",))
+    assert silver.table_properties == {"q": "s"}
+    assert (pipeline["v"].spec.incremental, pipeline["v"].spec.inputs()) == (False, ("silver",))
+    assert pipeline["files"].spec.incremental is True
+
+
+def test_reads_stream() -> None:
+    def batch() -> None:
+        spark.read.table("x")  # type: ignore[name-defined] # noqa: F821
+
+    def stream() -> None:
+        dlt.readStream("x")
+
+    assert (reads_stream(batch), reads_stream(stream)) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("declare", "message"),
+    [
+        (lambda: dlt.table(partition_cols=["d"])(lambda: None),
+         r"table '<lambda>': partition_cols= is not supported"),
+        (lambda: dlt.table(name="t", spark_conf={"a": "b"})(lambda: None),
+         r"table 't': spark_conf= is not supported"),
+        (lambda: dlt.table("not callable"), r"first positional argument of @dlt.table"),
+        (lambda: dlt.expect("bad", "x >"), r"expectation 'bad'.*condition 'x >'"),
+        (lambda: dlt.expect_all(["x > 0"]), r"dict of name → SQL condition"),
+    ],
+)
+def test_clear_errors(declare: Any, message: str) -> None:
+    with medallion.Pipeline("p"), pytest.raises(SpecError, match=message):
+        declare()
+
+
+def test_condition_as_a_column_is_refused() -> None:
+    class Column:  # stands for pyspark.sql.Column: medallion needs the SQL text
+        pass
+
+    with pytest.raises(SpecError, match="give the condition as SQL text"):
+        dlt.expect("c", Column())  # type: ignore[arg-type]
+
+
+def test_expectation_above_the_table_decorator_is_refused() -> None:
+    with medallion.Pipeline("p"), pytest.raises(SpecError, match=r"below @dlt\.table"):
+        @dlt.expect("late", "x > 0")
+        @dlt.table
+        def t() -> None: ...
+
+
+def test_reads_outside_a_run_say_where_they_work() -> None:
+    with pytest.raises(medallion.MedallionError, match="only work inside a query function"):
+        dlt.read("x")
+
+
+def test_notebook_runs_with_medallion_run_configuration() -> None:
+    """A Databricks notebook reading spark.conf at its top level loads without Spark."""
+    from medallion.demo.orders import declare_orders_pipeline
+
+    pipeline = load_pipeline(ROOT / "examples/orders/orders_notebook.py",
+                             configuration={"raw_path": "RAW"})
+    with medallion.Pipeline("ref") as reference:
+        declare_orders_pipeline("RAW")
+    assert {d.name: d.spec for d in pipeline.declarations} == {
+        d.name: d.spec for d in reference.declarations}
+
+
+def test_several_files_make_one_pipeline(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(
+        "import medallion\nmedallion.bronze_batch(name='a', path='/x')\n")
+    (tmp_path / "b.py").write_text(
+        "import medallion\nmedallion.silver_with_rules(name='b', source='a')\n")
+    pipeline = load_pipeline([tmp_path / "a.py", tmp_path / "b.py"])
+    assert (pipeline.name, [d.name for d in pipeline.graph().order]) == ("a", ["a", "b"])
+    with pytest.raises(SpecError, match="does not exist"):
+        load_pipeline([tmp_path / "a.py", tmp_path / "missing.py"])
