@@ -153,7 +153,10 @@ class EventLog:
         error = None
         level = "INFO"
         if table.status in ("completed", "up_to_date"):
-            progress["metrics"] = {"num_output_rows": table.rows_written}
+            progress["metrics"] = {"num_output_rows": table.rows_written,
+                                   "num_input_rows": table.rows_in}
+            if table.duplicates_removed:
+                progress["metrics"]["num_duplicate_rows"] = table.duplicates_removed
             if table.num_upserted_rows or table.num_deleted_rows or _merges(decl):
                 progress["metrics"]["num_upserted_rows"] = table.num_upserted_rows
                 progress["metrics"]["num_deleted_rows"] = table.num_deleted_rows
@@ -164,8 +167,8 @@ class EventLog:
                 progress["data_quality"] = {
                     "dropped_records": table.rows_dropped,
                     "expectations": [
-                        {"name": e.name, "dataset": decl.name, "passed_records": e.passed,
-                         "failed_records": e.failed}
+                        {"name": e.name, "dataset": decl.name, "action": e.action,
+                         "passed_records": e.passed, "failed_records": e.failed}
                         for e in table.expectations
                     ],
                 }
