@@ -6,6 +6,10 @@ final COMPLETED / FAILED / SKIPPED event), and ``update_progress`` COMPLETED or 
 final ``flow_progress`` event of a flow carries ``metrics`` and ``data_quality``, so summing all
 ``flow_progress`` events of an update counts every row exactly once.
 
+Beyond Databricks' fields, the final event's ``metrics`` also hold ``num_input_rows`` (and
+``num_duplicate_rows``, ``num_quarantined_rows``, bronze's malformed/rescued counts where they
+apply), and each expectation its ``action``; :mod:`medallion.report` reads them.
+
 ``details`` and ``error`` are JSON strings, as on Databricks; ``origin`` is a struct, so the
 usual ``origin.update_id`` / ``origin.dataset_name`` filters work unchanged.
 """
