@@ -21,7 +21,7 @@ from medallion.eventlog import event_log, expectation_metrics
 from medallion.report import Report, build_report, format_rate, load_report
 from tests.spark.conftest import write_json_lines
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]  # two whole-pipeline runs (module fixture)
 
 RUN_1 = [
     {"id": 1, "amount": 10, "email": "a@x.com", "status": "ok"},
