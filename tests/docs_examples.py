@@ -7,7 +7,8 @@ Each fenced block is run according to its language, in a scratch folder per page
 - ``yaml`` with ``tables:`` or ``libraries:``: read as a pipeline file and its graph validated;
   other YAML is parsed; ``json`` is parsed;
 - ``bash``: every line is a ``medallion`` command (``VAR=value`` prefixes allowed), run
-  in-process; it must exit 0. ``run`` and ``demo`` need Spark and run in the Spark test;
+  in-process; it must exit 0. ``run``, ``demo``, ``quality`` and ``report`` need Spark and run
+  in the Spark test;
 - ``console``: ``$ medallion ...`` then the exact output expected;
 - ``mermaid``: must equal ``medallion graph FILE`` for the file named by a preceding
   ``<!-- graph: FILE -->``;
@@ -34,7 +35,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SPARK_COMMANDS = ("run", "demo")
+SPARK_COMMANDS = ("run", "demo", "quality", "report")
 _FENCE = re.compile(r"^```([A-Za-z0-9_-]*)\s*$")
 _MARK = re.compile(r"^<!--\s*(docs-test|graph):\s*(.*?)\s*-->\s*$")
 _SNIPPET = re.compile(r'^--8<-- "([^"]+)"\s*$')

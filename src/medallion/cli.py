@@ -1,8 +1,8 @@
 """The ``medallion`` command line.
 
-Commands: ``demo``, ``run``, ``validate``, ``graph``, ``schema``. Exit status: 0 success; 1 the
-pipeline ran and a table failed; 2 bad usage or invalid definitions (reported before any Spark
-job).
+Commands: ``demo``, ``run``, ``quality``, ``report``, ``validate``, ``graph``, ``schema``.
+Exit status: 0 success; 1 the pipeline ran and a table failed; 2 bad usage or invalid
+definitions (reported before any Spark job).
 """
 
 from __future__ import annotations
@@ -64,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--pipeline", default=None, help="only this pipeline")
     quality.add_argument("--all-updates", action="store_true",
                          help="every update, not only the latest of each pipeline")
+
+    report = sub.add_parser(
+        "report", help="write the data-quality report page (HTML) from the event log")
+    _warehouse_option(report)
+    report.add_argument("--schema", default="medallion_db", help="schema of the event log")
+    report.add_argument("--pipeline", default=None,
+                        help="the pipeline to report on (default: the one that ran last)")
+    report.add_argument("--runs", type=int, default=10, metavar="N",
+                        help="how many of its latest updates the page covers (10)")
+    report.add_argument("--output", "-o", metavar="FILE", default="report.html",
+                        help="the HTML file to write (report.html)")
 
     validate = sub.add_parser("validate", help="check a pipeline's definitions without Spark")
     _pipeline_argument(validate)
@@ -149,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "quality":
             return _quality(args)
+        if args.command == "report":
+            return _report_page(args)
         if args.command == "graph":
             return _graph(args)
         if args.command == "schema":
@@ -292,6 +305,30 @@ def _quality(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r.pipeline_name:<16} {r.update_id[:8]:<10} {r.dataset + '.' + r.name:<40} "
               f"{r.passed_records:>10,} {r.failed_records:>9,} {r.pass_rate:>9.2%}")
+    return EXIT_OK
+
+
+def _report_page(args: argparse.Namespace) -> int:
+    from medallion.backends.local.session import local_session
+    from medallion.backends.local.warehouse import Warehouse
+    from medallion.report import ReportError, check_event_log, load_report, write_report
+
+    if args.runs < 1:
+        raise ReportError(f"--runs {args.runs}: give at least 1 run")
+    root = check_event_log(args.warehouse, args.schema)  # before starting Spark
+    if not args.verbose:
+        print("starting Spark...", file=sys.stderr, flush=True)
+    spark = local_session(
+        quiet_startup_log=None if args.verbose else Warehouse(root).log_dir() / "spark.log")
+    report = load_report(warehouse=root, schema=args.schema, pipeline=args.pipeline,
+                         runs=args.runs, spark=spark)
+    path = write_report(report, args.output)
+    latest = report.latest
+    print(f"wrote {path}: pipeline '{report.pipeline}', {len(report.updates)} update(s), "
+          f"{len(report.trends())} rule(s); latest update {latest.short_id} {latest.state}")
+    if report.other_pipelines:
+        print("other pipelines in this event log (pass --pipeline NAME): "
+              + ", ".join(report.other_pipelines))
     return EXIT_OK
 
 

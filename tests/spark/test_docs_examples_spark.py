@@ -14,7 +14,7 @@ from tests.docs_examples import ROOT, commands, is_spark_block, pages, prepare
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-SPARK_PAGES = [ROOT / "docs/testing.md", ROOT / "docs/tutorial.md"]
+SPARK_PAGES = [ROOT / "docs/quality.md", ROOT / "docs/testing.md", ROOT / "docs/tutorial.md"]
 
 
 def test_only_these_pages_need_spark() -> None:
@@ -63,6 +63,10 @@ def test_spark_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monk
         last = out[out.rindex("[medallion] started"):]
         assert "[medallion] done silver_orders rows_in=1000 " in last
         assert "[medallion] done bronze_orders rows_in=0 written=0" in last
+        # then the report page of the tutorial's warehouse: its two runs, the four rules
+        assert "wrote report.html: pipeline 'orders', 2 update(s), 4 rule(s); latest update " \
+            in last
+        assert (work / "report.html").read_text().count('<figure class="trend"') == 4
 
 
 def _absolute(arg: str, folder: Path) -> str:

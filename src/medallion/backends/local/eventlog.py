@@ -6,6 +6,10 @@ final COMPLETED / FAILED / SKIPPED event), and ``update_progress`` COMPLETED or 
 final ``flow_progress`` event of a flow carries ``metrics`` and ``data_quality``, so summing all
 ``flow_progress`` events of an update counts every row exactly once.
 
+Beyond Databricks' fields, the final event's ``metrics`` also hold ``num_input_rows`` (and
+``num_duplicate_rows``, ``num_quarantined_rows``, bronze's malformed/rescued counts where they
+apply), and each expectation its ``action``; :mod:`medallion.report` reads them.
+
 ``details`` and ``error`` are JSON strings, as on Databricks; ``origin`` is a struct, so the
 usual ``origin.update_id`` / ``origin.dataset_name`` filters work unchanged.
 """
@@ -153,7 +157,10 @@ class EventLog:
         error = None
         level = "INFO"
         if table.status in ("completed", "up_to_date"):
-            progress["metrics"] = {"num_output_rows": table.rows_written}
+            progress["metrics"] = {"num_output_rows": table.rows_written,
+                                   "num_input_rows": table.rows_in}
+            if table.duplicates_removed:
+                progress["metrics"]["num_duplicate_rows"] = table.duplicates_removed
             if table.num_upserted_rows or table.num_deleted_rows or _merges(decl):
                 progress["metrics"]["num_upserted_rows"] = table.num_upserted_rows
                 progress["metrics"]["num_deleted_rows"] = table.num_deleted_rows
@@ -164,8 +171,8 @@ class EventLog:
                 progress["data_quality"] = {
                     "dropped_records": table.rows_dropped,
                     "expectations": [
-                        {"name": e.name, "dataset": decl.name, "passed_records": e.passed,
-                         "failed_records": e.failed}
+                        {"name": e.name, "dataset": decl.name, "action": e.action,
+                         "passed_records": e.passed, "failed_records": e.failed}
                         for e in table.expectations
                     ],
                 }
