@@ -104,7 +104,7 @@ def commands(block: Block) -> Iterator[tuple[dict[str, str], list[str]]]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        words = shlex.split(line)
+        words = shlex.split(line, comments=True)
         env: dict[str, str] = {}
         while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
             key, _, value = words.pop(0).partition("=")

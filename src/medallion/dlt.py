@@ -23,8 +23,10 @@ A table is a streaming table when its function reads a stream (``dlt.read_stream
 A notebook's ``spark`` global is provided by ``medallion run`` (Auto Loader's ``cloudFiles``
 reads included, see :mod:`medallion.backends.local.notebook`).
 
-Not provided yet: ``create_streaming_table``, ``append_flow``, ``apply_changes`` and
-``apply_changes_from_snapshot`` (they arrive with medallion's AUTO CDC support).
+Streaming tables and flows are there too: ``create_streaming_table``, ``append_flow``,
+``apply_changes`` / ``create_auto_cdc_flow`` and ``apply_changes_from_snapshot`` /
+``create_auto_cdc_from_snapshot_flow``, run by medallion's AUTO CDC implementation (SCD1 and
+SCD2, out-of-order events, deletes, truncates).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from medallion import context
+from medallion import declare as medallion_api
 from medallion.declare import table as _declare_table
 from medallion.errors import SpecError
 from medallion.specs.errors import build_spec
@@ -50,6 +53,12 @@ _RULES = "__medallion_dlt_rules__"
 _DECLARED = "__medallion_dlt_declared__"
 
 __all__ = [
+    "append_flow",
+    "apply_changes",
+    "apply_changes_from_snapshot",
+    "create_auto_cdc_flow",
+    "create_auto_cdc_from_snapshot_flow",
+    "create_streaming_table",
     "expect",
     "expect_all",
     "expect_all_or_drop",
@@ -111,6 +120,164 @@ def view(
         return func
 
     return _decorator(query_function, register, "view")
+
+
+# -- streaming tables and flows ----------------------------------------------------------------
+def create_streaming_table(
+    name: str,
+    comment: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    table_properties: dict[str, str] | None = None,
+    partition_cols: list[str] | None = None,
+    path: str | None = None,
+    schema: Any = None,
+    expect_all: dict[str, str] | None = None,
+    expect_all_or_drop: dict[str, str] | None = None,
+    expect_all_or_fail: dict[str, str] | None = None,
+    cluster_by: list[str] | None = None,
+    row_filter: str | None = None,
+) -> None:
+    """``dlt.create_streaming_table``: a streaming table that flows write into.
+
+    ``schema`` is taken as DDL text; ``spark_conf``, ``path`` and ``row_filter`` are refused.
+    """
+    _refuse({"spark_conf": spark_conf, "path": path, "row_filter": row_filter}, name)
+    if schema is not None and not isinstance(schema, str):
+        raise SpecError(
+            f"table '{name}': give schema= as DDL text (\"id BIGINT, name STRING\"), not a "
+            f"{type(schema).__name__}", table=name, field="schema")
+    for rules in (expect_all, expect_all_or_drop, expect_all_or_fail):
+        for rule_name, condition in (rules or {}).items():
+            _sql_condition(rule_name, condition)
+    medallion_api.create_streaming_table(
+        name, comment=comment, table_properties=table_properties, partition_cols=partition_cols,
+        cluster_by=cluster_by, schema=schema, expect_all=expect_all,
+        expect_all_or_drop=expect_all_or_drop, expect_all_or_fail=expect_all_or_fail)
+
+
+def append_flow(
+    name: str | None = None,
+    target: str | None = None,
+    comment: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    once: bool = False,
+) -> Callable[[F], F]:
+    """``@dlt.append_flow(target=...)``: the decorated function's rows go into ``target``."""
+    if target is None:
+        raise SpecError(f"append flow '{name or '?'}': target= is required (the streaming table "
+                        "the flow appends to)", field="target")
+    return medallion_api.append_flow(target=target, name=name, once=once,
+                                     spark_conf=spark_conf, comment=comment)
+
+
+def apply_changes(
+    target: str,
+    source: str,
+    keys: list[str],
+    sequence_by: str,
+    where: str | None = None,
+    ignore_null_updates: bool | None = None,
+    apply_as_deletes: str | None = None,
+    apply_as_truncates: str | None = None,
+    column_list: list[str] | None = None,
+    except_column_list: list[str] | None = None,
+    stored_as_scd_type: str | int = "1",
+    track_history_column_list: list[str] | None = None,
+    track_history_except_column_list: list[str] | None = None,
+    flow_name: str | None = None,
+    once: bool = False,
+    ignore_null_updates_column_list: list[str] | None = None,
+    ignore_null_updates_except_column_list: list[str] | None = None,
+    columns_to_update: list[str] | None = None,
+) -> None:
+    """``dlt.apply_changes`` (AUTO CDC): apply change events from ``source`` to ``target``.
+
+    ``where``, the per-column ``ignore_null_updates_*`` lists and ``columns_to_update`` are
+    refused (filter the source in a view instead; use ``ignore_null_updates=True``).
+    """
+    _refuse({"where": where,
+             "ignore_null_updates_column_list": ignore_null_updates_column_list,
+             "ignore_null_updates_except_column_list": ignore_null_updates_except_column_list,
+             "columns_to_update": columns_to_update},
+            target)
+    medallion_api.create_auto_cdc_flow(
+        target=_strip_live(target), source=_strip_live(source), keys=keys,
+        sequence_by=sequence_by, ignore_null_updates=bool(ignore_null_updates),
+        apply_as_deletes=apply_as_deletes, apply_as_truncates=apply_as_truncates,
+        column_list=column_list, except_column_list=except_column_list,
+        stored_as_scd_type=stored_as_scd_type, track_history_column_list=track_history_column_list,
+        track_history_except_column_list=track_history_except_column_list, name=flow_name,
+        once=once)
+
+
+def create_auto_cdc_flow(
+    target: str,
+    source: str,
+    keys: list[str],
+    sequence_by: str,
+    *,
+    where: str | None = None,
+    ignore_null_updates: bool | None = None,
+    apply_as_deletes: str | None = None,
+    apply_as_truncates: str | None = None,
+    column_list: list[str] | None = None,
+    except_column_list: list[str] | None = None,
+    stored_as_scd_type: str | int = "1",
+    track_history_column_list: list[str] | None = None,
+    track_history_except_column_list: list[str] | None = None,
+    name: str | None = None,
+    once: bool = False,
+) -> None:
+    """``create_auto_cdc_flow``: :func:`apply_changes`'s new name (``name`` for ``flow_name``)."""
+    apply_changes(
+        target, source, keys, sequence_by, where=where,
+        ignore_null_updates=ignore_null_updates, apply_as_deletes=apply_as_deletes,
+        apply_as_truncates=apply_as_truncates,
+        column_list=column_list, except_column_list=except_column_list,
+        stored_as_scd_type=stored_as_scd_type, track_history_column_list=track_history_column_list,
+        track_history_except_column_list=track_history_except_column_list, flow_name=name,
+        once=once)
+
+
+def apply_changes_from_snapshot(
+    target: str,
+    source: str | Callable[[Any], Any] | None = None,
+    keys: list[str] | None = None,
+    stored_as_scd_type: str | int = "1",
+    snapshot_and_version: Callable[[Any], Any] | None = None,
+    track_history_column_list: list[str] | None = None,
+    track_history_except_column_list: list[str] | None = None,
+) -> None:
+    """``dlt.apply_changes_from_snapshot``: successive snapshots turned into changes.
+
+    ``source`` is a table name or a function ``f(latest_version) -> (DataFrame, version) | None``
+    (``snapshot_and_version``, its older name, is accepted too).
+    """
+    given = source if source is not None else snapshot_and_version
+    if given is None or not keys:
+        raise SpecError(f"snapshot flow into '{target}': give source= (a table name or a "
+                        "snapshot function) and keys=[...]", table=target)
+    medallion_api.create_auto_cdc_from_snapshot_flow(
+        target=_strip_live(target), source=_strip_live(given) if isinstance(given, str) else given,
+        keys=keys, stored_as_scd_type=stored_as_scd_type,
+        track_history_column_list=track_history_column_list,
+        track_history_except_column_list=track_history_except_column_list)
+
+
+def create_auto_cdc_from_snapshot_flow(
+    target: str,
+    source: str | Callable[[Any], Any],
+    keys: list[str],
+    *,
+    stored_as_scd_type: str | int = "1",
+    track_history_column_list: list[str] | None = None,
+    track_history_except_column_list: list[str] | None = None,
+) -> None:
+    """``create_auto_cdc_from_snapshot_flow``: :func:`apply_changes_from_snapshot`'s new name."""
+    apply_changes_from_snapshot(
+        target, source, keys, stored_as_scd_type=stored_as_scd_type,
+        track_history_column_list=track_history_column_list,
+        track_history_except_column_list=track_history_except_column_list)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -207,12 +374,7 @@ def _expectations(conditions: Mapping[str, Any], action: RuleAction) -> Callable
                         f"{type(conditions).__name__}")
     rules = []
     for rule_name, condition in conditions.items():
-        if not isinstance(condition, str):
-            raise SpecError(
-                f"expectation '{rule_name}': give the condition as SQL text (e.g. "
-                f"\"amount > 0\"), not a {type(condition).__name__}; medallion parses and "
-                "counts SQL conditions",
-            )
+        _sql_condition(rule_name, condition)
         rules.append(build_spec(Rule, {"name": rule_name, "condition": condition,
                                        "action": action}, what=f"expectation '{rule_name}'"))
 
@@ -227,6 +389,15 @@ def _expectations(conditions: Mapping[str, Any], action: RuleAction) -> Callable
         return func
 
     return decorate
+
+
+def _sql_condition(rule_name: str, condition: Any) -> None:
+    if not isinstance(condition, str):
+        raise SpecError(
+            f"expectation '{rule_name}': give the condition as SQL text (e.g. "
+            f"\"amount > 0\"), not a {type(condition).__name__}; medallion parses and "
+            "counts SQL conditions",
+        )
 
 
 def _strip_live(name: str) -> str:

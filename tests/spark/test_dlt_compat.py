@@ -173,3 +173,34 @@ def test_expect_or_fail_fails_the_table_and_leaves_it_unchanged(
         run_pipeline(declare(), full_refresh=["landed"])
     assert failure.value.row == '{"id":null,"status":"lost"}'
     assert [tuple(r) for r in first.read("checked").collect()] == [(1, "ok")]
+
+
+def test_dlt_streaming_tables_and_flows_run_locally(raw: Path, run_pipeline: Any) -> None:
+    write_json_lines(raw / "events", "1.json", [
+        {"id": 1, "name": "Ann", "op": "INSERT", "seq": 1},
+        {"id": 2, "name": "Bob", "op": "INSERT", "seq": 2},
+        {"id": 1, "name": "Anna", "op": "UPDATE", "seq": 3},
+        {"id": 2, "name": "Bob", "op": "DELETE", "seq": 4},
+    ])
+    with medallion.Pipeline("crm") as pipeline:
+        @dlt.table
+        def events() -> Any:
+            return medallion.read_stream("events_raw").drop("_rescued_data", "_corrupt_record")
+
+        medallion.bronze_autoloader(name="events_raw", path=str(raw / "events"),
+                                    schema="id BIGINT, name STRING, op STRING, seq BIGINT")
+        dlt.create_streaming_table("customers")
+        dlt.apply_changes(target="customers", source="events", keys=["id"], sequence_by="seq",
+                          apply_as_deletes="op = 'DELETE'", except_column_list=["op", "seq"])
+        dlt.create_streaming_table("names", schema="name STRING",
+                                   expect_all_or_drop={"named": "name IS NOT NULL"})
+
+        @dlt.append_flow(target="names")
+        def inserted_names() -> Any:
+            return dlt.read_stream("events").where("op = 'INSERT'").select("name")
+
+    result = run_pipeline(pipeline)
+    assert [tuple(r) for r in result.read("customers").collect()] == [(1, "Anna")]
+    assert sorted(r.name for r in result.read("names").collect()) == ["Ann", "Bob"]
+    flow = result.flows["inserted_names"]
+    assert (flow.target, flow.rows_written) == ("names", 2)

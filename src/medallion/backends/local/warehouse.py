@@ -80,6 +80,17 @@ class Warehouse:
         """Latest committed Delta version, or None when the table does not exist."""
         return latest_version(self.table_path(schema, table))
 
+    def stamp(self, schema: str, table: str) -> str | None:
+        """The table's latest version with its commit time, e.g. ``"7@1764118800123"``.
+
+        The version alone does not identify a table's content: a table dropped and recreated
+        (a full refresh) can reach the same version number with other rows. None when the
+        table does not exist.
+        """
+        path = self.table_path(schema, table)
+        version = latest_version(path)
+        return None if version is None else stamp_at(path, version)
+
     def read_state(self, schema: str, table: str) -> dict[str, Any] | None:
         """The recorded state of a materialized view, if any."""
         path = self.state_file(schema, table)
@@ -170,6 +181,19 @@ def commit_info(table_path: Path, version: int) -> dict[str, Any]:
     except OSError:
         return {}
     return {}
+
+
+def stamp_at(table_path: Path, version: int) -> str:
+    """``"<version>@<commit time in ms>"`` of one commit (see :meth:`Warehouse.stamp`)."""
+    return f"{version}@{commit_info(table_path, version).get('timestamp', '')}"
+
+
+def stamp_version(stamp: object) -> int | None:
+    """The version of a stamp; None for anything that is not one."""
+    if not isinstance(stamp, str):
+        return None
+    head, _, _ = stamp.partition("@")
+    return int(head) if head.isdigit() else None
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from medallion.core.bronze import add_metadata
+from medallion.core.bronze import add_metadata, metadata_column
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -43,12 +43,14 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
         return add_metadata(reader.format("text").options(**parse_options(spec)).load(
             spec.path), spec)
     if schema is None:  # a batch read of self-describing files (Parquet, Avro, ORC)
-        df = add_metadata(reader.format(spec.format).options(**parse_options(spec)).load(
-            spec.path), spec)
-        data = [F.col(f"`{name}`") for name in df.columns if name not in spec.metadata_columns]
-        if rescued_name is not None:
-            data.append(F.lit(None).cast("string").alias(rescued_name))
-        return df.select(*data, *metadata)
+        # One projection on the scan, without asking for its columns (Spark Connect would
+        # analyse the read while spark-pipelines registers): "*" is the data columns, and the
+        # hidden _metadata column resolves against the scan itself.
+        scan: DataFrame = reader.format(spec.format).options(**parse_options(spec)).load(spec.path)
+        extra = ([F.lit(None).cast("string").alias(rescued_name)]
+                 if rescued_name is not None else [])
+        return scan.select("*", *extra, *[
+            metadata_column(field).alias(name) for name, field in spec.metadata_columns.items()])
     columns = [(f.name, f.dataType) for f in schema.fields]
     if spec.format == "json":
         raw = add_metadata(reader.format("text").load(spec.path), spec).where(

@@ -20,7 +20,7 @@ from medallion.specs.flows import FlowSpec
 if TYPE_CHECKING:
     from medallion.specs.base import Definition
 
-_MEDALLION_STATE_VERSION = 1
+_MEDALLION_STATE_VERSION = 2  # 2: inputs are stamps (version@commit time)
 
 
 class Flow:
@@ -116,7 +116,7 @@ class Flow:
         for name in self.spec.inputs():
             if is_external(name):
                 return None
-            inputs[name] = self.run.warehouse.version(self.run.schema, name)
+            inputs[name] = self.run.warehouse.stamp(self.run.schema, name)
         spec_json = self.spec.model_dump_json(by_alias=True)
         return {
             "state_version": _MEDALLION_STATE_VERSION,

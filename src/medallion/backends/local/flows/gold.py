@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from medallion.backends.local import delta, merge
 from medallion.backends.local.flows.base import Flow
-from medallion.backends.local.warehouse import commit_info
+from medallion.backends.local.warehouse import commit_info, stamp_at, stamp_version
 from medallion.core import gold as core
 from medallion.graph import is_external
 from medallion.specs.gold import GoldSpec
@@ -103,11 +103,13 @@ class GoldFlow(Flow):
             return None, "the definition changed"
         if state is None or state.get("outputs") != self.outputs_versions():
             return None, "the table was changed outside its refresh"
-        since = previous.get("inputs", {}).get(spec.source)
-        until = fingerprint["inputs"][spec.source]
-        if not isinstance(since, int) or until is None or until < since:
-            return None, f"source '{spec.source}' was recreated"
+        since_stamp = previous.get("inputs", {}).get(spec.source)
+        since = stamp_version(since_stamp)
+        until = stamp_version(fingerprint["inputs"][spec.source])
         source_path = self.run.path(spec.source)
+        if (since is None or until is None or until < since
+                or stamp_at(source_path, since) != since_stamp):
+            return None, f"source '{spec.source}' was recreated"
         for version in range(since + 1, until + 1):
             info = commit_info(source_path, version)
             operation = str(info.get("operation", ""))
@@ -121,7 +123,8 @@ class GoldFlow(Flow):
     def _merge_changed_groups(self, since: int, fingerprint: dict[str, Any] | None) -> None:
         assert fingerprint is not None
         spec = self.spec
-        until = int(fingerprint["inputs"][spec.source])
+        until = stamp_version(fingerprint["inputs"][spec.source])
+        assert until is not None
         source_path = self.run.path(spec.source)
         spark = self.run.spark
         changes = (

@@ -64,12 +64,14 @@ class QueryFlow(Flow):
         quarantine = self.quarantine_target
         kept = self.rules.kept(evaluated.annotated)
         before = target.version()
+        wrote = True
         if mode == "append":
-            delta.append(kept, target, txn=(self.txn_app_id(target.name), batch_id or 0))
+            wrote = delta.append(kept, target, txn=(self.txn_app_id(target.name), batch_id or 0))
         else:
             delta.overwrite(kept, target)
         self.result.rows_written += delta.rows_written(target, before)
-        evaluated.record(self.result)
+        if wrote:  # a replayed, already committed batch is not counted again (maybe no job ran)
+            evaluated.record(self.result)
         if quarantine is not None:
             q_before = quarantine.version()
             rows = self.rules.quarantined(evaluated.annotated)

@@ -96,15 +96,22 @@ class SilverFlow(Flow):
             try:
                 kept = self._kept(evaluated)
                 before = target.version()
-                self._write_new_rows(kept, target, (app_id, batch_id))
+                wrote = self._write_new_rows(kept, target, (app_id, batch_id))
                 written = delta.rows_written(target, before)
+                # A micro-batch replayed after a crash, which Delta had already committed: it is
+                # not counted again (uncached, no job ran, so its counts were never observed).
+                counted = wrote
                 quarantined = 0
-                if quarantine is not None and evaluated.dropped:
+                if quarantine is not None and (not counted or evaluated.dropped):
                     q_before = quarantine.version()
                     rows = self._quarantined(evaluated)
                     delta.append(rows, quarantine, txn=(q_app_id, batch_id))
                     quarantined = delta.rows_written(quarantine, q_before)
-                self._finish(evaluated, written, quarantined)
+                if counted:
+                    self._finish(evaluated, written, quarantined)
+                else:
+                    self.result.rows_written += written
+                    self.result.rows_quarantined += quarantined
             finally:
                 evaluated.release()
 
@@ -120,17 +127,17 @@ class SilverFlow(Flow):
         self._settle_counts()
         self.remember(fingerprint)
 
-    def _write_new_rows(self, kept: DataFrame, target: Target, txn: tuple[str, int]) -> None:
+    def _write_new_rows(self, kept: DataFrame, target: Target, txn: tuple[str, int]) -> bool:
         """Append the batch; with dedup keys, only keys the table does not hold yet.
 
         A duplicate arriving in a later run is not inserted again; with ``dedup_order_by`` a
         newer version of a row replaces the stored one (MERGE). Both are idempotent, so a
-        replayed micro-batch changes nothing.
+        replayed micro-batch changes nothing. Returns False when Delta skipped an append as
+        already committed (no job ran).
         """
         keys = self.spec.dedup_keys
         if not keys or target.version() is None:
-            delta.append(kept, target, txn=txn)
-            return
+            return delta.append(kept, target, txn=txn)
         from delta.tables import DeltaTable
 
         condition = " AND ".join(f"t.{core.quote(k)} = s.{core.quote(k)}" for k in keys)
@@ -138,8 +145,8 @@ class SilverFlow(Flow):
             existing = self.run.spark.read.format("delta").load(target.uri).select(
                 *[core.quote(k) for k in keys]
             )
-            delta.append(kept.join(existing, on=list(keys), how="left_anti"), target, txn=txn)
-            return
+            return delta.append(kept.join(existing, on=list(keys), how="left_anti"), target,
+                                txn=txn)
         order = core.quote(self.spec.dedup_order_by)
         (
             DeltaTable.forPath(self.run.spark, target.uri)
@@ -149,6 +156,7 @@ class SilverFlow(Flow):
             .whenNotMatchedInsertAll()
             .execute()
         )
+        return True
 
     def _create_empty_quarantine(self, quarantine: Target) -> None:
         source = self.reader.read(self.spec.source).limit(0)

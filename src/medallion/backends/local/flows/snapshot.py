@@ -37,7 +37,7 @@ class AutoCdcSnapshotFlow(CdcTargetFlow):
         processed = 0
         if spec.source is not None:
             version = (None if "." in spec.source
-                       else self.run.warehouse.version(self.run.schema, spec.source))
+                       else self.run.warehouse.stamp(self.run.schema, spec.source))
             if version is not None and state.get("source_version") == version:
                 self.result.status = "up_to_date"
                 self.result.detail = f"source '{spec.source}' unchanged since the last snapshot"

@@ -149,10 +149,11 @@ class AppendFlow(Flow):
         target = self.target
         evaluated = evaluate(self._aligned(df), self.rules, cache=False)
         before = target.version()
-        delta.append(self.rules.kept(evaluated.annotated), target,
-                     txn=(self.txn_app_id(target.name), batch_id))
+        wrote = delta.append(self.rules.kept(evaluated.annotated), target,
+                             txn=(self.txn_app_id(target.name), batch_id))
         self.result.rows_written += delta.rows_written(target, before)
-        evaluated.record(self.result)
+        if wrote:  # a replayed, already committed micro-batch ran no job: nothing observed
+            evaluated.record(self.result)
 
     def _stream(self, df: DataFrame) -> None:
         run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
