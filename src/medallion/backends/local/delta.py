@@ -59,15 +59,7 @@ def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> Non
         spark.sql(f"CREATE TABLE IF NOT EXISTS `{target.schema}`.`{target.name}` USING DELTA "
                   f"LOCATION '{target.uri}'")
         return
-    for what, columns in (("cluster_by", target.cluster_by),
-                          ("partition_cols", target.partition_cols)):
-        missing = [c for c in columns if c not in schema.fieldNames()]
-        if missing:
-            raise TableRunError(
-                target.name,
-                f"{what} column '{missing[0]}' is not a column of the table; its columns are "
-                f"{', '.join(schema.fieldNames())}",
-            )
+    _check_layout(target, schema)
     from delta.tables import DeltaTable
 
     builder = (
@@ -88,8 +80,19 @@ def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> Non
 
 
 def overwrite(df: DataFrame, target: Target) -> None:
-    """Replace the table's rows in one commit (readers see the old or the new rows, never a mix)."""
-    ensure_table(df.sparkSession, target, df.schema)
+    """Replace the table's rows in one commit (readers see the old or the new rows, never a mix).
+
+    A new table is created with its settings and the rows appended to it: a DataFrame
+    overwrite resets Delta's clustering columns, so overwriting an existing clustered table
+    takes a second, metadata-only commit to set them again.
+    """
+    spark = df.sparkSession
+    if target.version() is None:
+        ensure_table(spark, target, df.schema)
+        df.write.format("delta").mode("append").save(target.uri)
+        return
+    _check_layout(target, df.schema)
+    ensure_table(spark, target, df.schema)
     (
         df.write.format("delta")
         .mode("overwrite")
@@ -98,9 +101,27 @@ def overwrite(df: DataFrame, target: Target) -> None:
         .save(target.uri)
     )
     if target.cluster_by:
-        # A DataFrame overwrite resets Delta's clustering columns; set them again (metadata only).
-        columns = ", ".join(f"`{c}`" for c in target.cluster_by)
-        df.sparkSession.sql(f"ALTER TABLE `{target.schema}`.`{target.name}` CLUSTER BY ({columns})")
+        spark.sql(f"ALTER TABLE {_name(target)} CLUSTER BY ({_columns(target.cluster_by)})")
+
+
+def _check_layout(target: Target, schema: StructType) -> None:
+    for what, columns in (("cluster_by", target.cluster_by),
+                          ("partition_cols", target.partition_cols)):
+        missing = [c for c in columns if c not in schema.fieldNames()]
+        if missing:
+            raise TableRunError(
+                target.name,
+                f"{what} column '{missing[0]}' is not a column of the table; its columns are "
+                f"{', '.join(schema.fieldNames())}",
+            )
+
+
+def _name(target: Target) -> str:
+    return f"`{target.schema}`.`{target.name}`"
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    return ", ".join("`" + c.replace("`", "``") + "`" for c in names)
 
 
 def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None) -> bool:
