@@ -1,4 +1,4 @@
-"""Rules as Spark columns: one flag per rule, the metrics, and the fail guard.
+"""Rules as Spark columns: the failed rules as bit masks, the metrics, and the fail guard.
 
 Everything is computed in the projection that feeds the write, so evaluating twenty rules costs
 one pass over the data, not twenty jobs. Functions here only build plans; they never trigger
@@ -21,7 +21,9 @@ from medallion.specs.rules import Rule
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-FLAG_PREFIX = "__medallion_ok_"
+MASK_PREFIX = "__medallion_failed_"
+#: Rules per mask column (bits 0..61 of a BIGINT: never the sign bit).
+RULES_PER_MASK = 62
 GUARD_COLUMN = "__medallion_fail_guard"
 ROW_COLUMN = "__medallion_row"
 FAILED_RULES_COLUMN = "_failed_rules"
@@ -42,9 +44,15 @@ def quarantine_comment(table: str) -> str:
     return f"Rows of {table} that failed a drop rule, with the rules they failed"
 
 
-def flag(index: int) -> str:
-    """Name of the boolean column holding whether a row passes rule ``index``."""
-    return f"{FLAG_PREFIX}{index}"
+def mask_column(chunk: int) -> str:
+    """Name of the BIGINT column whose bit ``j`` is set when a row fails rule ``chunk*62 + j``."""
+    return f"{MASK_PREFIX}{chunk}"
+
+
+def _long(value: int) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.lit(value).cast("bigint")
 
 
 @dataclass(frozen=True)
@@ -65,18 +73,48 @@ class RuleSet:
         return tuple(i for i, r in enumerate(self.rules) if r.action == "fail")
 
     def annotate(self, df: DataFrame) -> DataFrame:
-        """Pack the row into one struct, add one flag per rule (NULL is a violation) and the guard.
+        """Pack the row into one struct, add the failed-rules mask(s) and the guard.
 
-        Works with no rules too (then only the packed row), so callers need no special case.
+        A rule fails a row when its condition is FALSE or NULL; the row's failures are bits of
+        one BIGINT per 62 rules, so twenty rules add one small column, not twenty (cheaper to
+        cache, and a grouped count over the masks yields every rule's count). Works with no
+        rules too (then only the packed row), so callers need no special case.
         """
         from pyspark.sql import functions as F
 
         columns: list[Column] = [F.struct(F.col("*")).alias(ROW_COLUMN)]
-        for i, rule in enumerate(self.rules):
-            columns.append(F.coalesce(F.expr(rule.condition), F.lit(False)).alias(flag(i)))
+        for chunk in range(self._chunks()):
+            bits = [
+                F.when(F.coalesce(F.expr(self.rules[i].condition), F.lit(False)), _long(0))
+                .otherwise(_long(1 << (i - chunk * RULES_PER_MASK)))
+                for i in range(chunk * RULES_PER_MASK,
+                               min(len(self.rules), (chunk + 1) * RULES_PER_MASK))
+            ]
+            mask = bits[0]
+            for bit in bits[1:]:
+                mask = mask.bitwiseOR(bit)
+            columns.append(mask.alias(mask_column(chunk)))
         if self.fail_indexes:
             columns.append(self._guard().alias(GUARD_COLUMN))
         return df.select(*columns)
+
+    def _chunks(self) -> int:
+        return -(-len(self.rules) // RULES_PER_MASK)
+
+    def _bits(self, indexes: Sequence[int]) -> dict[int, int]:
+        """Mask chunk → the bits of ``indexes`` in it."""
+        out: dict[int, int] = {}
+        for i in indexes:
+            chunk, bit = divmod(i, RULES_PER_MASK)
+            out[chunk] = out.get(chunk, 0) | (1 << bit)
+        return out
+
+    def failed(self, index: int) -> Column:
+        """TRUE when the row failed rule ``index`` (on :meth:`annotate`'s output)."""
+        from pyspark.sql import functions as F
+
+        chunk, bit = divmod(index, RULES_PER_MASK)
+        return F.col(mask_column(chunk)).bitwiseAND(_long(1 << bit)) != _long(0)
 
     def _guard(self) -> Column:
         """NULL for good rows; raises (failing the job before any commit) for a fail violation.
@@ -134,15 +172,15 @@ class RuleSet:
         from pyspark.sql import functions as F
 
         cond: Column = F.lit(True)
-        for i in self.drop_indexes:
-            cond = cond & F.col(flag(i))
+        for chunk, bits in self._bits(self.drop_indexes).items():
+            cond = cond & (F.col(mask_column(chunk)).bitwiseAND(_long(bits)) == _long(0))
         return cond
 
     def failed_rule_names(self) -> Column:
         """array<string> of the names of every rule the row failed, in declaration order."""
         from pyspark.sql import functions as F
 
-        items = [F.when(~F.col(flag(i)), F.lit(r.name)) for i, r in enumerate(self.rules)]
+        items = [F.when(self.failed(i), F.lit(r.name)) for i, r in enumerate(self.rules)]
         return F.filter(F.array(*items), lambda x: x.isNotNull())
 
     def metric_columns(self) -> list[Column]:
@@ -154,13 +192,35 @@ class RuleSet:
 
         cols = [F.count(F.lit(1)).alias("rows")]
         for i, _ in enumerate(self.rules):
-            cols.append(F.sum(F.when(F.col(flag(i)), 0).otherwise(1)).alias(f"failed_{i}"))
+            cols.append(F.sum(F.when(self.failed(i), 1).otherwise(0)).alias(f"failed_{i}"))
         cols.append(
             F.sum(F.when(self.passes_drop_rules(), 0).otherwise(1)).alias("dropped")
         )
         if self.fail_indexes:
             cols.append(F.count(F.col(GUARD_COLUMN)).alias("fail_guard"))
         return cols
+
+    def mask_columns(self) -> list[str]:
+        """The failed-rules mask columns :meth:`annotate` adds."""
+        return [mask_column(c) for c in range(self._chunks())]
+
+    def metrics_from_groups(self, groups: Sequence[tuple[tuple[int, ...], int]]) -> dict[str, int]:
+        """The metrics :meth:`metric_columns` computes, from row counts per mask combination.
+
+        Example:
+            >>> rs = RuleSet("t", (Rule(name="a", condition="x > 0", action="drop"),
+            ...                    Rule(name="b", condition="y > 0", action="warn")))
+            >>> rs.metrics_from_groups([((0,), 5), ((0b01,), 2), ((0b10,), 1)])
+            {'rows': 8, 'failed_0': 2, 'failed_1': 1, 'dropped': 2}
+        """
+        metrics = {"rows": sum(n for _, n in groups)}
+        for i in range(len(self.rules)):
+            chunk, bit = divmod(i, RULES_PER_MASK)
+            metrics[f"failed_{i}"] = sum(n for masks, n in groups if masks[chunk] >> bit & 1)
+        drop_bits = self._bits(self.drop_indexes)
+        metrics["dropped"] = sum(n for masks, n in groups
+                                 if any(masks[c] & bits for c, bits in drop_bits.items()))
+        return metrics
 
     def kept(self, annotated: DataFrame, extra_helpers: Sequence[str] = ()) -> DataFrame:
         """Rows passing every drop rule, unpacked, without helpers (nor ``extra_helpers``)."""
@@ -197,7 +257,7 @@ class RuleSet:
 
     def internal_columns(self) -> list[str]:
         """The helper columns :meth:`annotate` adds next to the packed row."""
-        cols = [flag(i) for i in range(len(self.rules))]
+        cols = self.mask_columns()
         if self.fail_indexes:
             cols.append(GUARD_COLUMN)
         return cols

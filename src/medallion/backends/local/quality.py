@@ -1,11 +1,11 @@
 """Apply a table's rules to a DataFrame on the local runner, measuring them in the same pass.
 
-The rule flags, the per-rule counts and the fail check are all part of the plan that writes the
+The rules' masks, the per-rule counts and the fail check are part of the plan that writes the
 table; the counts arrive through ``DataFrame.observe`` when the write finishes. When the rows feed
-two tables (kept rows and quarantine) or a MERGE, the evaluated rows are cached and materialized
-by one plain action first: the input is read once, and the counts are observed reliably (an
-observation inside a Delta MERGE's source is never delivered, and ``Observation.get`` would wait
-forever).
+two tables (kept rows and quarantine) or a MERGE, the evaluated rows are cached and counted by one
+grouped count over the failed-rules masks, which also fills the cache: the input is read once,
+and nothing depends on an observation inside a Delta MERGE's source (never delivered:
+``Observation.get`` would wait forever).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Evaluated:
 
     rules: RuleSet
     annotated: DataFrame
-    observation: Observation
+    observation: Observation | None
     cached: bool
     _metrics: dict[str, Any] | None = None
 
@@ -38,20 +38,28 @@ class Evaluated:
             self.annotated.unpersist()
 
     def materialize(self) -> None:
-        """Compute the cached rows with one plain action.
+        """Compute the cached rows with one action that also counts them.
 
-        It fills the cache, observes the counts, and raises if a fail rule is violated, before
-        anything is written.
+        It fills the cache (the fail guard runs on every row and raises before anything is
+        written) and counts the rows per combination of failed rules: a handful of groups from
+        which every rule's failures, the dropped rows and the total follow. A grouped count is
+        compiled code over one small column per 62 rules.
         """
         if not self.cached:
             raise AssertionError("materialize() needs evaluate(..., cache=True)")
-        self.annotated.count()
+        groups = self.annotated.groupBy(*self.rules.mask_columns()).count().collect()
+        self._metrics = self.rules.metrics_from_groups(
+            [(tuple(row[:-1]), int(row[-1])) for row in groups])
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """The observed counts; only valid once the first action on these rows has finished."""
+        """The counts; only valid once the first action on these rows has finished."""
         if self._metrics is None:
-            self._metrics = observed(self.observation)
+            if self.observation is None:  # cached rows: counted from the cache
+                self.materialize()
+                assert self._metrics is not None
+            else:
+                self._metrics = observed(self.observation)
         return self._metrics
 
     @property
@@ -87,12 +95,12 @@ def evaluate(df: DataFrame, rules: RuleSet, *, cache: bool) -> Evaluated:
     """
     from pyspark.sql import Observation
 
-    observation = Observation()
     annotated = rules.annotate(df)
+    if cache:  # counted by materialize(), from the cached flags
+        return Evaluated(rules, annotated.persist(), None, cached=True)
+    observation = Observation()
     annotated = annotated.observe(observation, *rules.metric_columns())
-    if cache:
-        annotated = annotated.persist()
-    return Evaluated(rules, annotated, observation, cached=cache)
+    return Evaluated(rules, annotated, observation, cached=False)
 
 
 def observed(observation: Observation, timeout: float = 60.0) -> dict[str, Any]:
