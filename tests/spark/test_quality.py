@@ -132,6 +132,8 @@ def test_rules_quarantine_dedup_and_event_log(pipeline: medallion.Pipeline, run_
         ("id_not_null", 4, 0), ("positive_amount", 3, 1), ("valid_email", 4, 0),
     ]
     # Each flow has exactly one final event per update, and the update's own events.
+    detail = spark.sql("DESCRIBE DETAIL medallion_db.event_log").first()
+    assert detail.properties == {"delta.checkpointInterval": "100"}
     log = spark.table("medallion_db.event_log").where(
         f"origin.update_id = '{second.update_id}'")
     final = log.where("event_type = 'flow_progress' AND details:flow_progress:status = "

@@ -240,7 +240,10 @@ class LocalRunner:
             return
         target = Target(pipeline.schema, self._event_log,
                         self.warehouse.table_path(pipeline.schema, self._event_log),
-                        comment="medallion pipeline event log (Databricks event log columns)")
+                        comment="medallion pipeline event log (Databricks event log columns)",
+                        # One commit per run: Delta's default checkpoint every 10 commits made
+                        # every tenth run pay ~1 s for it; reading 100 small commits is cheap.
+                        properties={"delta.checkpointInterval": "100"})
         events.write(self.spark, target)
 
     @staticmethod
