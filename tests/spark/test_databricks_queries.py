@@ -115,3 +115,28 @@ def test_registered_queries_compute_the_local_tables(
                 ]
     finally:
         spark.catalog.setCurrentDatabase("default")
+
+
+def test_windowed_append_gold_emits_only_closed_windows(
+    medallion_spark: Any, tmp_path: Path
+) -> None:
+    """The streaming aggregation a Databricks streaming table runs for append-mode gold."""
+    from medallion.core.gold import aggregate_stream
+    from medallion.specs import GoldSpec
+
+    spark = medallion_spark
+    source = (tmp_path / "events").as_uri()
+    spark.createDataFrame(
+        [("2024-01-01 10:05:00", 1), ("2024-01-01 10:20:00", 2), ("2024-01-01 11:10:00", 4),
+         ("2024-01-01 12:30:00", 8)], "ts STRING, v INT",
+    ).selectExpr("CAST(ts AS TIMESTAMP) AS ts", "v").write.format("delta").save(source)
+    spec = GoldSpec(name="per_hour", source="events", incremental=True, output_mode="append",
+                    window=medallion.TimeWindow(column="ts", duration="1 hour"),
+                    watermark="10 minutes", having="total > 0",
+                    aggregations=[medallion.agg.sum("v", alias="total")])
+    rows = materialize(spark, aggregate_stream(spark.readStream.format("delta").load(source),
+                                               spec), tmp_path)
+    assert rows.columns == ["window_start", "window_end", "total"]
+    # the watermark ends at 12:20: the 12:00 window is still open, so not emitted yet
+    assert sorted((str(r.window_start), r.total) for r in rows.collect()) == [
+        ("2024-01-01 10:00:00", 3), ("2024-01-01 11:00:00", 4)]
