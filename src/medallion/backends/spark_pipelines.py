@@ -156,7 +156,7 @@ class SparkPipelinesBackend(DeclarativeBackend):
         """
         spec: BronzeSpec = decl.spec  # type: ignore[assignment]
         inferred: Any = None
-        if spec.schema_ is None and spec.incremental:
+        if spec.schema_ is None and spec.incremental and spec.format != "text":
             inferred = self._infer(decl)
 
         def rows() -> DataFrame:
@@ -166,37 +166,25 @@ class SparkPipelinesBackend(DeclarativeBackend):
             schema = DataType.fromDDL(spec.schema_) if spec.schema_ is not None else inferred
             if schema is None and spec.format in ("json", "csv"):
                 schema = self._infer(decl)  # a snapshot: the files present when it runs
-            if not spec.incremental:
-                return bronze_rows(spark.read, spec, schema)
-            reader: Any = spark.readStream
-            if spec.max_files_per_trigger is not None:
-                reader = reader.option("maxFilesPerTrigger", str(spec.max_files_per_trigger))
-            return bronze_rows(reader, spec, schema)
+            return bronze_rows(spark.readStream if spec.incremental else spark.read, spec,
+                               schema)
 
         return [self.dataset(spec, streaming=spec.incremental, query=rows)]
 
     @staticmethod
     def _infer(decl: Declaration) -> Any:
-        """The schema of the files present now, read the way the local runner infers it.
-
-        Spark adds a ``_corrupt_record`` column to an inferred JSON schema when a record is
-        malformed; that column is bronze's own, so it is left out here.
-        """
-        from pyspark.sql.types import StructType
-
+        """The schema of the files present now, read the way the local runner infers it."""
         spec: BronzeSpec = decl.spec  # type: ignore[assignment]
         reader = active_session().read.format(spec.format).options(
             **reader_options(spec, inferring=True))
         try:
-            inferred = reader.load(spec.path).schema
+            return reader.load(spec.path).schema
         except Exception as exc:
             raise BackendError(
                 f"{decl.describe()}: cannot infer the schema of the files in '{spec.path}' "
                 f"({str(exc).strip().splitlines()[0]}). Add files there, or give the columns "
                 "with schema='col TYPE, ...'"
             ) from None
-        own = {spec.corrupt_record_column, "_corrupt_record", spec.rescue_column}
-        return StructType([f for f in inferred.fields if f.name not in own])
 
     def silver(self, decl: Declaration) -> list[Dataset]:
         """Rules enforced in the query: prepare → rules → kept rows → dedup → joins."""

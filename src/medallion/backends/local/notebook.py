@@ -214,12 +214,7 @@ class AutoLoaderStreamReader:
             "options": {k: v for k, v in opts.items() if not k.startswith("cloudFiles.")},
         }, what="Auto Loader read")
         schema = self._declared_schema() if not inferring else self._inferred_schema(spec)
-        own = {spec.corrupt_record_column, spec.rescue_column}
-        schema = type(schema)([f for f in schema.fields if f.name not in own])
-        reader: Any = self._spark.readStream
-        if max_files is not None:
-            reader = reader.option("maxFilesPerTrigger", max_files)
-        return bronze_rows(reader, spec, schema)
+        return bronze_rows(self._spark.readStream, spec, schema)
 
     def _rescuing_read(self, path: str, rescued: str) -> DataFrame:
         """A batch read of files with a rescued data column, as the local runner reads them."""
@@ -238,9 +233,6 @@ class AutoLoaderStreamReader:
             schema = self._declared_schema()
         elif spec.format in ("json", "csv"):
             schema = self._inferred_schema(spec)
-        if schema is not None:
-            own = {spec.corrupt_record_column, spec.rescue_column}
-            schema = type(schema)([f for f in schema.fields if f.name not in own])
         return bronze_rows(self._spark.read, spec, schema)
 
     def _declared_schema(self) -> Any:

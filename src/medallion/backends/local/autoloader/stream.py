@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
     """Bronze rows of ``spec``'s files, from a batch or stream ``reader``, as the local runner's.
 
-    ``schema`` is the StructType of the data columns (None for ``text``, and for a batch read
-    of Parquet, Avro or ORC files, whose own schema is used).
+    ``schema`` is the StructType of the files' columns (None for ``text``, and for a batch read
+    of Parquet, Avro or ORC files, whose own schema is used); bronze's own rescued data and
+    corrupt record columns are left out of it if present (an inferred JSON schema has
+    ``_corrupt_record`` when a record is malformed). The reader is a stream when
+    ``spec.incremental``, with ``spec.max_files_per_trigger`` applied.
 
     Columns, in order: the schema's, the rescued data column, the corrupt record column (JSON,
     CSV), the metadata columns. JSON records are parsed from their text with the local runner's
@@ -39,6 +42,8 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
 
     metadata = [F.col(f"`{name}`") for name in spec.metadata_columns]
     rescued_name, corrupt_name = spec.rescue_column, spec.corrupt_record_column
+    if spec.incremental and spec.max_files_per_trigger is not None:
+        reader = reader.option("maxFilesPerTrigger", str(spec.max_files_per_trigger))
     if spec.format == "text":
         return add_metadata(reader.format("text").options(**parse_options(spec)).load(
             spec.path), spec)
@@ -51,6 +56,8 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
                  if rescued_name is not None else [])
         return scan.select("*", *extra, *[
             metadata_column(field).alias(name) for name, field in spec.metadata_columns.items()])
+    own = {rescued_name, corrupt_name}
+    schema = StructType([f for f in schema.fields if f.name not in own])
     columns = [(f.name, f.dataType) for f in schema.fields]
     if spec.format == "json":
         raw = add_metadata(reader.format("text").load(spec.path), spec).where(
