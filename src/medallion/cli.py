@@ -281,13 +281,9 @@ def _quality(args: argparse.Namespace) -> int:
     from medallion.backends.local.session import local_session
     from medallion.backends.local.warehouse import Warehouse
     from medallion.eventlog import expectation_metrics
+    from medallion.report import check_event_log
 
-    warehouse = Warehouse(args.warehouse)
-    if warehouse.version(args.schema, "event_log") is None:
-        raise MedallionError(
-            f"no event log in {warehouse.root} (schema {args.schema}): run a pipeline there "
-            "first, or pass --warehouse"
-        )
+    warehouse = Warehouse(check_event_log(args.warehouse, args.schema))  # before Spark starts
     if not args.verbose:
         print("starting Spark...", file=sys.stderr, flush=True)
     spark = local_session(

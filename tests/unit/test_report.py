@@ -267,6 +267,11 @@ def test_cli_without_an_event_log_says_what_to_do(tmp_path: Path,
     assert capsys.readouterr().err == (
         f"error: no event log in {empty} (schema medallion_db): this warehouse has event logs "
         "in schema(s) sales: pass --schema NAME\n")
+    # `medallion quality` makes the same check, with the same message
+    assert main(["quality", "--warehouse", str(empty)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: no event log in {empty} (schema medallion_db): this warehouse has event logs "
+        "in schema(s) sales: pass --schema NAME\n")
     assert main(["report", "--runs", "0"]) == 2
     assert capsys.readouterr().err == "error: --runs 0: give at least 1 run\n"
     assert not (tmp_path / "r.html").exists()
