@@ -266,7 +266,7 @@ class DatabricksBackend(DeclarativeBackend):
         spec: GoldSpec = decl.spec  # type: ignore[assignment]
         if not (spec.incremental and spec.output_mode == "append"):
             return super().gold(decl)
-        self.source_streams(decl, spec.source, True)
+        self.source_streams(decl, spec.source, True)  # refuses a source that is no stream
 
         def rows() -> DataFrame:
             return aggregate_stream(self.read(spec.source, stream=True), spec)

@@ -96,7 +96,7 @@ def evaluate(df: DataFrame, rules: RuleSet, *, cache: bool) -> Evaluated:
     from pyspark.sql import Observation
 
     annotated = rules.annotate(df)
-    if cache:  # counted by materialize(), from the cached flags
+    if cache:  # counted by materialize(), from the cached masks
         return Evaluated(rules, annotated.persist(), None, cached=True)
     observation = Observation()
     annotated = annotated.observe(observation, *rules.metric_columns())
