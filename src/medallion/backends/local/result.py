@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 Status = Literal["completed", "up_to_date", "failed", "skipped"]
 #: How a materialized view was refreshed (Databricks' maintenance types, without the prefix).
-Refresh = Literal["COMPLETE_RECOMPUTE", "GROUP_AGGREGATE", "NO_OP"]
+Refresh = Literal["COMPLETE_RECOMPUTE", "GENERIC_AGGREGATE", "GROUP_AGGREGATE", "NO_OP"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ class TableResult:
     MERGE inserted or updated / deleted (AUTO CDC, incremental refresh), as in Databricks'
     ``flow_progress`` metrics. ``rows_late`` counts source rows a windowed streaming aggregate
     did not aggregate because the watermark had closed their window. ``refresh`` says how a
-    materialized view was brought up to date, ``refresh_reason`` why (for a full recompute).
+    materialized view was brought up to date, ``refresh_reason`` why (for a full recompute or a
+    recompute of changed groups).
     ``optimized`` is True when the runner ran ``OPTIMIZE`` on the table after writing it.
     """
 

@@ -6,6 +6,7 @@ Layout::
     <warehouse>/_system/checkpoints/<schema>/<table>/   streaming checkpoints
     <warehouse>/_system/schemas/<schema>/<table>/       inferred source schemas
     <warehouse>/_system/state/<schema>/<table>.json     what a materialized view was computed from
+    <warehouse>/_system/aggregates/<schema>/<table>/    per-group partials of a gold view (Delta)
     <warehouse>/_system/logs/                           Spark's console output of CLI runs
 """
 
@@ -55,6 +56,10 @@ class Warehouse:
         """JSON file recording what a materialized view was last computed from."""
         return self.root / SYSTEM_DIR / "state" / schema / f"{table}.json"
 
+    def aggregate_state(self, schema: str, table: str) -> Path:
+        """Delta table of a gold view's per-group partials (:mod:`medallion.core.gold_state`)."""
+        return self.root / SYSTEM_DIR / "aggregates" / schema / table
+
     def log_dir(self) -> Path:
         """Folder for Spark's console output."""
         return self.root / SYSTEM_DIR / "logs"
@@ -70,7 +75,7 @@ class Warehouse:
     def reset(self, schema: str, table: str) -> None:
         """Delete a table's data, checkpoint and state (a full refresh)."""
         for folder in (self.table_path(schema, table), self.checkpoint(schema, table),
-                       self.schema_state(schema, table)):
+                       self.schema_state(schema, table), self.aggregate_state(schema, table)):
             if folder.exists():
                 shutil.rmtree(folder)
         self.state_file(schema, table).unlink(missing_ok=True)

@@ -153,11 +153,12 @@ class Flow:
             return same_inputs
         return same_inputs and state.get("outputs") == self.outputs_versions()
 
-    def remember(self, fingerprint: dict[str, Any] | None) -> None:
-        """Record what the view was computed from (after a successful write)."""
+    def remember(self, fingerprint: dict[str, Any] | None,
+                 extra: dict[str, Any] | None = None) -> None:
+        """Record what the view was computed from (after a successful write), and ``extra``."""
         if fingerprint is None:
             return
-        state = {"fingerprint": fingerprint, "outputs": self.outputs_versions()}
+        state = {"fingerprint": fingerprint, "outputs": self.outputs_versions(), **(extra or {})}
         if isinstance(self.decl.spec, FlowSpec):
             self.save_flow_state({**self.flow_state(), "fingerprint_state": state})
             return

@@ -1,11 +1,16 @@
-"""Gold on the local runner: a materialized view, refreshed by changed groups when it can be.
+"""Gold on the local runner: a materialized view, refreshed from the change feed when it can be.
 
-Paths (named like Databricks' materialized-view maintenance types, recorded in the result):
+Paths (named like Databricks' materialized-view maintenance types, recorded in the result and
+the event log's ``planning_information`` with the reason):
 
 - ``NO_OP``: the source did not change since the last refresh; nothing runs.
-- ``GROUP_AGGREGATE``: the source records a change data feed; the groups touched by the rows
-  that changed since the last refresh are recomputed from the source and MERGEd (groups that
-  vanished or no longer pass ``having`` are deleted). One Delta commit.
+- ``GROUP_AGGREGATE``: every aggregate is decomposable (count, sum, avg, min/max) and the source
+  records a change data feed: per-group deltas computed from the changed rows alone are added
+  to the view's per-group partials (:mod:`medallion.core.gold_state`, kept beside the table) and
+  the changed groups MERGEd. The unchanged source is never read.
+- ``GENERIC_AGGREGATE``: the groups touched by the changed rows are recomputed from the source
+  and MERGEd: for aggregates that are not decomposable (count distinct, first/last), and for the
+  groups whose min/max value was deleted. Groups that vanished or fail ``having`` are deleted.
 - ``COMPLETE_RECOMPUTE``: everything is recomputed and the table replaced in one commit; the
   result says why (first run, definition changed, no change data feed, the source was
   rewritten, an approximate aggregate...).
@@ -13,12 +18,19 @@ Paths (named like Databricks' materialized-view maintenance types, recorded in t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medallion.backends.local import delta, merge
 from medallion.backends.local.flows.base import Flow
-from medallion.backends.local.warehouse import commit_info, stamp_at, stamp_version
+from medallion.backends.local.warehouse import (
+    commit_info,
+    latest_version,
+    stamp_at,
+    stamp_version,
+)
 from medallion.core import gold as core
+from medallion.core import gold_state
 from medallion.graph import is_external
 from medallion.specs.gold import GoldSpec
 
@@ -49,9 +61,17 @@ class GoldFlow(Flow):
             self.result.detail = "inputs unchanged since the last run"
             return
         since, reason = self._incremental_start(fingerprint)
+        record: dict[str, Any] | None = None
+        if since is not None:
+            record, why = self._aggregate_state()
+            if record is None and why.startswith("!"):
+                since, reason = None, why[1:]
         if since is not None:
             try:
-                self._merge_changed_groups(since, fingerprint)
+                if record is not None:
+                    self._apply_deltas(since, fingerprint, record)
+                else:
+                    self._merge_changed_groups(since, fingerprint, why)
             except Exception as exc:
                 if not _missing_change_data(exc):
                     raise
@@ -71,12 +91,121 @@ class GoldFlow(Flow):
         source = source.observe(observation, F.count(F.lit(1)).alias("rows"))
         target = self.target
         before = target.version()
-        delta.overwrite(core.aggregate(source, self.spec), target)
+        record = self._write_state(source) if self._keeps_state() else None
+        if record is None:
+            delta.overwrite(core.aggregate(source, self.spec), target)
+        else:  # the table follows from the partials just written (the source is read once)
+            partials = self.run.spark.read.format("delta").load(self._state_path.as_uri())
+            fresh = gold_state.finish(partials, self.spec, record["types"])
+            delta.overwrite(fresh.where(core.KEEP).drop(core.KEEP), target)
         self.result.rows_in = int(observation.get.get("rows", 0) or 0)
         self.result.rows_written = delta.rows_written(target, before)
         self.result.refresh = "COMPLETE_RECOMPUTE"
         self.result.refresh_reason = reason
-        self.remember(fingerprint)
+        self.remember(fingerprint, {"aggregate_state": record})
+
+    # -- per-group partials of decomposable aggregates -------------------------------------------
+    @property
+    def _state_path(self) -> Path:
+        return self.run.warehouse.aggregate_state(self.run.schema, self.decl.name)
+
+    def _keeps_state(self) -> bool:
+        """Whether later refreshes could apply deltas (so partials are worth keeping)."""
+        spec = self.spec
+        return (self.run.settings.incremental_refresh and not is_external(spec.source)
+                and self.run.table_spec(spec.source).cdf_enabled
+                and bool(spec.group_by or spec.window is not None)
+                and gold_state.not_decomposable(spec) is None)
+
+    def _write_state(self, source: DataFrame) -> dict[str, Any] | None:
+        """Replace the partials with those of ``source``; None if floating point rules it out."""
+        partials = gold_state.state(source, self.spec)
+        if gold_state.floating(self.spec, partials.schema) is not None:
+            return None
+        # The type Spark's avg gives each average (plan analysis only, no job).
+        computed = core.aggregate(source, self.spec).schema
+        types = {a.alias: computed[a.alias].dataType.simpleString()
+                 for a in self.spec.aggregations if a.func == "avg"}
+        (partials.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+         .save(self._state_path.as_uri()))
+        return {"version": latest_version(self._state_path), "types": types}
+
+    def _aggregate_state(self) -> tuple[dict[str, Any] | None, str]:
+        """The partials' record if deltas can be applied; else why not (``!``: recompute all)."""
+        why = gold_state.not_decomposable(self.spec)
+        if why is not None:
+            return None, why
+        state = self.run.warehouse.read_state(self.run.schema, self.decl.name) or {}
+        record = state.get("aggregate_state")
+        if not isinstance(record, dict):
+            partials = self.reader.read(self.spec.source)
+            return None, (gold_state.floating(self.spec, gold_state.state(
+                partials, self.spec).schema) or "no per-group partials were kept")
+        if record.get("version") != latest_version(self._state_path):
+            return None, "!the per-group partials were changed outside a refresh"
+        return record, ""
+
+    def _apply_deltas(self, since: int, fingerprint: dict[str, Any] | None,
+                      record: dict[str, Any]) -> None:
+        """GROUP_AGGREGATE: add the change feed's deltas to the partials; MERGE both tables."""
+        from delta.tables import DeltaTable
+        from pyspark.sql import functions as F
+
+        assert fingerprint is not None
+        spec = self.spec
+        spark = self.run.spark
+        changes, until = self._changes(since, fingerprint)
+        state_uri = self._state_path.as_uri()
+        current = spark.read.format("delta").load(state_uri)
+        keys = core.key_names(spec)
+        columns = (*keys, *gold_state.partial_columns(spec))
+        # Materialized and cut from its lineage: a MERGE into the state table makes Spark
+        # recompute cached plans that read it, which would apply the deltas twice.
+        new = gold_state.apply_changes(current, changes, spec).localCheckpoint()
+        count = new.count()
+        dirty = 0
+        fresh = new.drop(gold_state.DIRTY)
+        if count and any(a.func in ("min", "max") for a in spec.aggregations):
+            dirty = new.where(F.col(gold_state.DIRTY)).count()
+        if dirty:
+            source = spark.read.format("delta").load(self.run.path(spec.source).as_uri())
+            redo = gold_state.recompute(
+                source, new.where(F.col(gold_state.DIRTY)).select(*keys), spec)
+            fresh = fresh.where(~F.col(gold_state.DIRTY)).unionByName(redo)
+        if count:
+            with merge.cached(fresh.select(*columns)) as (kept, _):
+                on = " AND ".join(f"t.{core.quote(k)} <=> s.{core.quote(k)}" for k in keys)
+                (DeltaTable.forPath(spark, state_uri).alias("t")
+                 .merge(kept.alias("s"), on)
+                 .whenMatchedDelete(condition=f"s.{gold_state.ROWS} = 0")
+                 .whenMatchedUpdateAll()
+                 .whenNotMatchedInsertAll(condition=f"s.{gold_state.ROWS} > 0")
+                 .execute())
+                self._merge(gold_state.finish(kept, spec, record["types"]))
+        source_path = self.run.path(spec.source)
+        self.result.rows_in = merge.changed_rows(source_path, since, until)
+        if dirty:
+            self.result.refresh = "GENERIC_AGGREGATE"
+            self.result.refresh_reason = (
+                f"{dirty:,} group(s) lost their min/max value to a delete or update and were "
+                "recomputed from the source")
+        else:
+            self.result.refresh = "GROUP_AGGREGATE"
+        self.result.detail = (f"{count:,} group(s) updated from {self.result.rows_in:,} "
+                              "changed source row(s)")
+        self.remember(fingerprint, {"aggregate_state": {
+            **record, "version": latest_version(self._state_path)}})
+
+    def _changes(self, since: int, fingerprint: dict[str, Any]) -> tuple[DataFrame, int]:
+        """The source's change feed after version ``since``, and the version it ends at."""
+        until = stamp_version(fingerprint["inputs"][self.spec.source])
+        assert until is not None
+        changes = (
+            self.run.spark.read.format("delta").option("readChangeFeed", "true")
+            .option("startingVersion", str(since + 1)).option("endingVersion", str(until))
+            .load(self.run.path(self.spec.source).as_uri())
+        )
+        return changes, until
 
     # -- incremental refresh ---------------------------------------------------------------------
     def _incremental_start(self, fingerprint: dict[str, Any] | None) -> tuple[int | None, str]:
@@ -120,18 +249,14 @@ class GoldFlow(Flow):
                               f"{version})")
         return since, ""
 
-    def _merge_changed_groups(self, since: int, fingerprint: dict[str, Any] | None) -> None:
+    def _merge_changed_groups(self, since: int, fingerprint: dict[str, Any] | None,
+                              reason: str) -> None:
+        """GENERIC_AGGREGATE: recompute the changed groups from the source and MERGE them."""
         assert fingerprint is not None
         spec = self.spec
-        until = stamp_version(fingerprint["inputs"][spec.source])
-        assert until is not None
         source_path = self.run.path(spec.source)
         spark = self.run.spark
-        changes = (
-            spark.read.format("delta").option("readChangeFeed", "true")
-            .option("startingVersion", str(since + 1)).option("endingVersion", str(until))
-            .load(source_path.as_uri())
-        )
+        changes, until = self._changes(since, fingerprint)
         groups = core.changed_groups(changes, spec).persist()
         try:
             # The source is at version `until` (it was written earlier in this run, if at all).
@@ -140,7 +265,8 @@ class GoldFlow(Flow):
         finally:
             groups.unpersist()
         self.result.rows_in = merge.changed_rows(source_path, since, until)
-        self.result.refresh = "GROUP_AGGREGATE"
+        self.result.refresh = "GENERIC_AGGREGATE"
+        self.result.refresh_reason = reason
         self.result.detail = (f"{count:,} group(s) recomputed from {self.result.rows_in:,} "
                               "changed source row(s)")
         self.remember(fingerprint)
