@@ -17,7 +17,7 @@ Part 2 (target ratio <= 1.10): an SCD2 AUTO CDC target of 1,000,000 keys receive
 in-order changes per round. medallion's flow (stream start, fold, one MERGE) is timed against
 the textbook hand-written SCD2 Delta MERGE applying the same changes to an identical copy.
 
-    python bench/gold_and_cdc.py [--rows 1000000] [--changes 100000] [--rounds 3]
+    python bench/gold_and_cdc.py [--rows 1000000] [--changes 100000] [--rounds 3] [--only gold]
 """
 
 from __future__ import annotations
@@ -225,15 +225,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--changes", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=("gold", "scd2"), help="run one part only")
     args = parser.parse_args()
     spark = local_session()
     root = Path(tempfile.mkdtemp(prefix="medallion-bench-gold-"))
     try:
-        for views in VIEWS:
+        for views in VIEWS if args.only != "scd2" else ():
             print(f"gold refresh of the {views} views after a 1% change of {args.rows:,} rows "
                   "(target <= 0.25)")
             gold = bench_gold(spark, args.rows, args.rounds, root, views)
             print(f"  median ratio incremental/full ({views}): {statistics.median(gold):.2f}")
+        if args.only == "gold":
+            return
         print(f"SCD2 merge of {args.changes:,} changes into {args.rows:,} keys "
               "(target <= 1.10)")
         scd2 = bench_scd2(spark, args.rows, args.changes, args.rounds, root)
