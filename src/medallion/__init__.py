@@ -32,6 +32,7 @@ from medallion.declare import (
 )
 from medallion.errors import (
     BackendError,
+    ColumnReferenceError,
     ExpectationFailed,
     GraphError,
     MedallionError,
@@ -73,6 +74,7 @@ __all__ = [
     "AutoCdcSpec",
     "BackendError",
     "BronzeSpec",
+    "ColumnReferenceError",
     "Declaration",
     "ExpectationFailed",
     "GoldSpec",

@@ -100,6 +100,23 @@ class TableRunError(PipelineRunError):
         super().__init__(f"Table '{table}' failed: {reason}", failed=(table,))
 
 
+class ColumnReferenceError(PipelineRunError):
+    """A table reads a column its input does not have (CLI exit status 2).
+
+    Raised by the local runner before the table writes anything, once its input's schema is
+    known: the message names the rule, cast, key or expression, the column, and the columns
+    the input has. The table and the tables reading it are not run; fix the definition.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, table: str, column: str, source: str) -> None:
+        self.table = table
+        self.column = column
+        self.source = source
+        super().__init__(message, failed=(table,))
+
+
 class BackendError(MedallionError):
     """The selected backend cannot be used here (e.g. an unknown ``MEDALLION_BACKEND`` value)."""
 
