@@ -41,6 +41,7 @@ from medallion.errors import (
     PipelineFileError,
     PipelineRunError,
     SpecError,
+    TableOwnershipError,
     TableRunError,
 )
 from medallion.files.load import load_pipeline_file
@@ -95,6 +96,7 @@ __all__ = [
     "SilverSpec",
     "SpecError",
     "StreamingTableSpec",
+    "TableOwnershipError",
     "TableRunError",
     "TableSpec",
     "TimeWindow",

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from medallion.backends.local.logs import QUERY_CONTEXT_LOGGERS
 from medallion.core.columns import Confirm
 
 if TYPE_CHECKING:
@@ -38,9 +39,6 @@ def spark_confirms(spark: SparkSession) -> Confirm:
 
     return unresolved
 
-
-#: Loggers pyspark writes every analysis error to (with the Java stack trace) as it raises it.
-QUERY_CONTEXT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 
 
 @contextlib.contextmanager

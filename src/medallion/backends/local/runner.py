@@ -11,6 +11,7 @@ from medallion.backends.local import clustering
 from medallion.backends.local.context import RunContext, explain
 from medallion.backends.local.delta import Target
 from medallion.backends.local.eventlog import EVENT_LOG_TABLE, EventLog, pipeline_id
+from medallion.backends.local.ownership import check_owners
 from medallion.backends.local.result import RunResult, TableResult
 from medallion.backends.local.session import local_session, require_spark
 from medallion.backends.local.settings import LocalSettings
@@ -102,6 +103,8 @@ class LocalRunner:
 
         Raises:
             GraphError: before any Spark job, when the graph is invalid.
+            TableOwnershipError: before any write, when another pipeline owns a table this
+                one would write (unless that table is fully refreshed: then it is taken over).
             PipelineRunError: after the run, when a table failed (unless disabled).
         """
         graph = pipeline.graph()
@@ -110,6 +113,8 @@ class LocalRunner:
         require_spark()
         started = time.perf_counter()
         spark = self.spark
+        check_owners(spark, self.warehouse, pipeline, graph, refresh,
+                     shared=[self._event_log] if self._event_log else [])
         context = RunContext(spark, self.warehouse, pipeline, graph, self.settings)
         result = RunResult(pipeline.name, pipeline.schema, self.warehouse.root, spark=spark)
         self._prepare_catalog(pipeline, graph, refresh)

@@ -51,7 +51,8 @@ class Flow:
     def target(self) -> Target:
         """Where the table's rows go (for a flow: its target, with the target's settings)."""
         table = self.table_name
-        return Target.of(self.run.table_spec(table), self.run.schema, self.run.path(table))
+        return Target.of(self.run.table_spec(table), self.run.schema, self.run.path(table),
+                         owner=self.run.pipeline.name)
 
     @property
     def query_name(self) -> str:
