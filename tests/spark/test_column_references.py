@@ -53,10 +53,10 @@ EXPECTED = {
                 f"has: {ORDERS}. Did you mean order_id?",
     "s_derived": f"derived column 'double' of s_derived uses column amt; bronze_orders has: "
                  f"{ORDERS}. Did you mean amount?",
-    "s_select": "select of s_select uses column total; after its renames s_select has: "
+    "s_select": "select of s_select uses column total; after its renames, s_select has: "
                 "id, customer_id, amount, ts, _rescued_data, _corrupt_record",
     "s_rule_after_select": "rule 'has_ts' of s_rule_after_select uses column ts; after its "
-                           "select s_rule_after_select has: order_id, amount",
+                           "select, s_rule_after_select has: order_id, amount",
     "s_dedup_keys": f"dedup_keys of s_dedup_keys uses column order; bronze_orders has: "
                     f"{ORDERS}. Did you mean order_id?",
     "s_dedup_order": f"dedup_order_by of s_dedup_order uses column updated_at; bronze_orders "
@@ -73,9 +73,9 @@ EXPECTED = {
     "g_aggregation": f"aggregation 'total' of g_aggregation uses column price; bronze_orders "
                      f"has: {ORDERS}",
     "g_window": f"window of g_window uses column event_time; bronze_orders has: {ORDERS}",
-    "g_derived": "derived column 'avg' of g_derived uses column n; after its aggregations "
+    "g_derived": "derived column 'avg' of g_derived uses column n; after its aggregations, "
                  "g_derived has: customer_id, total",
-    "g_having": "having of g_having uses column amount; after its aggregations g_having has: "
+    "g_having": "having of g_having uses column amount; after its aggregations, g_having has: "
                 "customer_id, total",
     "c_keys": f"keys of AUTO CDC flow 'c_keys_flow' into c_keys uses column key; "
               f"bronze_changes has: {CHANGES}",

@@ -70,7 +70,9 @@ class Scope:
     def fail(self, what: str, name: str) -> None:
         """Raise the error naming the step, the column and the columns there are."""
         if self.steps:
-            where = f"after its {', '.join(self.steps)} {self.owner} has"
+            steps = self.steps[0] if len(self.steps) == 1 else (
+                f"{', '.join(self.steps[:-1])} and {self.steps[-1]}")
+            where = f"after its {steps}, {self.owner} has"
         else:
             where = f"{self.source} has"
         text = (f"{what} of {self.owner} uses column {name}; {where}: "
