@@ -77,6 +77,7 @@ EXPECTED = {
                  "g_derived has: customer_id, total",
     "g_having": "having of g_having uses column amount; after its aggregations, g_having has: "
                 "customer_id, total",
+    "q_rule": "rule 'recent' of q_rule uses column ts; its query has: order_id, amount",
     "c_keys": f"keys of AUTO CDC flow 'c_keys_flow' into c_keys uses column key; "
               f"bronze_changes has: {CHANGES}",
     "c_sequence_by": f"sequence_by of AUTO CDC flow 'c_sequence_by_flow' into c_sequence_by "
@@ -132,6 +133,11 @@ def _declare(raw: Path) -> medallion.Pipeline:
         _cdc("c_sequence_by", sequence_by="version")
         _cdc("c_deletes", apply_as_deletes="operation = 'DELETE'")
         _cdc("c_column_list", column_list=["id", "name"])
+        @medallion.table(inputs=["bronze_orders"], rules=[
+            {"name": "recent", "condition": "ts > '2020-01-01'"}])
+        def q_rule(ctx: medallion.ReadContext) -> Any:
+            return ctx.read("bronze_orders").select("order_id", "amount")
+
         medallion.gold_aggregate(name="after_bad", source="s_rule",
                                  aggregations=[{"func": "count", "alias": "n"}])
     return p

@@ -18,6 +18,7 @@ from medallion.errors import ColumnReferenceError
 from medallion.quality.sqlexpr import SqlSyntaxError, column_references
 from medallion.specs.cdc import AutoCdcSpec
 from medallion.specs.gold import GoldSpec
+from medallion.specs.rules import Rule
 from medallion.specs.silver import SilverSpec
 
 #: ``confirm(expression, columns)``: True when Spark, too, cannot resolve a column of the
@@ -128,6 +129,14 @@ def check_silver(spec: SilverSpec, columns: Sequence[str], columns_of: ColumnsOf
             taken = tuple(c for c in other.columns if c not in join.on)
         if join.how not in ("left_semi", "left_anti"):
             scope.changed("joins", [*scope.columns, *taken])
+
+
+def check_rules(table: str, source: str, columns: Sequence[str], rules: Iterable[Rule],
+                confirm: Confirm | None = None) -> None:
+    """Check the rule conditions of a table whose rows come from ``source`` (e.g. its query)."""
+    scope = Scope(table, source, columns, confirm)
+    for rule in rules:
+        scope.need_sql(f"rule '{rule.name}'", rule.condition)
 
 
 def check_gold(spec: GoldSpec, columns: Sequence[str], confirm: Confirm | None = None) -> None:
