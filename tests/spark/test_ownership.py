@@ -101,3 +101,11 @@ def test_second_pipeline_is_refused_then_takes_over(
     assert _owner(warehouse, "bronze_orders") == "other_shop"
     assert _owner(warehouse, "silver_orders") == "other_shop"
     assert _owner(warehouse, "bronze_extra") == "other_shop"
+
+    # A table without an owner (written before owners were recorded) is adopted by the next
+    # pipeline writing it.
+    extra = (warehouse / "medallion_db" / "bronze_extra").as_uri()
+    medallion_spark.sql(f"ALTER TABLE delta.`{extra}` UNSET TBLPROPERTIES ('medallion.pipeline')")
+    assert _owner(warehouse, "bronze_extra") is None
+    runner.run(pipeline)
+    assert _owner(warehouse, "bronze_extra") == "other_shop"
