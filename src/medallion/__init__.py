@@ -32,6 +32,7 @@ from medallion.declare import (
 )
 from medallion.errors import (
     BackendError,
+    ColumnReferenceError,
     ExpectationFailed,
     GraphError,
     MedallionError,
@@ -40,6 +41,7 @@ from medallion.errors import (
     PipelineFileError,
     PipelineRunError,
     SpecError,
+    TableOwnershipError,
     TableRunError,
 )
 from medallion.files.load import load_pipeline_file
@@ -73,6 +75,7 @@ __all__ = [
     "AutoCdcSpec",
     "BackendError",
     "BronzeSpec",
+    "ColumnReferenceError",
     "Declaration",
     "ExpectationFailed",
     "GoldSpec",
@@ -93,6 +96,7 @@ __all__ = [
     "SilverSpec",
     "SpecError",
     "StreamingTableSpec",
+    "TableOwnershipError",
     "TableRunError",
     "TableSpec",
     "TimeWindow",

@@ -217,7 +217,11 @@ def _finish(result: RunResult) -> int:
     verdict = "succeeded" if result.ok else f"FAILED ({len(result.failed)} table(s) failed)"
     print(f"pipeline '{result.pipeline}' {verdict} in {result.seconds:.1f}s; "
           f"tables in {result.warehouse} (schema {result.schema})")
-    return EXIT_OK if result.ok else EXIT_FAILED
+    if result.ok:
+        return EXIT_OK
+    # A definition the input cannot satisfy (a column it lacks) is exit 2, like one that fails
+    # validation; a table failing on its data is exit 1.
+    return max(t.error.exit_code if t.error is not None else EXIT_FAILED for t in result.failed)
 
 
 def _runner(args: argparse.Namespace, progress: Progress,

@@ -100,6 +100,40 @@ class TableRunError(PipelineRunError):
         super().__init__(f"Table '{table}' failed: {reason}", failed=(table,))
 
 
+class ColumnReferenceError(PipelineRunError):
+    """A table reads a column its input does not have (CLI exit status 2).
+
+    Raised by the local runner before the table writes anything, once its input's schema is
+    known: the message names the rule, cast, key or expression, the column, and the columns
+    the input has. The table and the tables reading it are not run; fix the definition.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, table: str, column: str, source: str) -> None:
+        self.table = table
+        self.column = column
+        self.source = source
+        super().__init__(message, failed=(table,))
+
+
+class TableOwnershipError(MedallionError):
+    """A pipeline would write tables that another pipeline owns (CLI exit status 2).
+
+    Raised by the local runner before any write. Each table records the pipeline that writes
+    it (the table property ``medallion.pipeline``), as Databricks records its pipeline on each
+    table it publishes; one table is written by one pipeline. Fix: give the pipeline another
+    ``schema``, or take the tables over deliberately with a full refresh of them.
+    """
+
+    def __init__(self, message: str, *, pipeline: str, owner: str,
+                 tables: Sequence[str]) -> None:
+        self.pipeline = pipeline
+        self.owner = owner
+        self.tables = tuple(tables)
+        super().__init__(message)
+
+
 class BackendError(MedallionError):
     """The selected backend cannot be used here (e.g. an unknown ``MEDALLION_BACKEND`` value)."""
 

@@ -19,6 +19,7 @@ __all__ = [
     "boolean_verdict",
     "check_boolean",
     "check_expression",
+    "column_references",
     "parse",
     "split_alias",
     "tokenize",
@@ -284,7 +285,8 @@ class _Parser:
                 elif self.at_word("DISTINCT"):
                     self.advance()
                     self.expect_word("FROM")
-                    self.comparison()
+                    node = Node("predicate", "IS", [node, self.comparison()])
+                    continue
                 else:
                     self.fail("expected NULL, TRUE, FALSE, UNKNOWN or DISTINCT FROM after IS")
                 node = Node("predicate", "IS", [node])
@@ -449,9 +451,10 @@ class _Parser:
                     self.advance()
                     items.append(self.expression())
                 self.expect_op(")")
-                if self.at_op("->"):  # (x, y) -> lambda body
+                if self.at_op("->"):  # (x, y) -> lambda body; text: the parameter names
                     self.advance()
-                    return Node("lambda", "->", [self.expression()])
+                    names = ",".join(i.text for i in items if i.kind == "column")
+                    return Node("lambda", names, [self.expression()])
                 if len(items) > 1:
                     return Node("row", "()", items)
                 return Node("paren", "()", [inner])
@@ -508,9 +511,9 @@ class _Parser:
             ):
                 return self.special_call(word)
             self.advance()
-            if self.at_op("->"):  # x -> lambda body
+            if self.at_op("->"):  # x -> lambda body; text: the parameter name
                 self.advance()
-                return Node("lambda", "->", [self.expression()])
+                return Node("lambda", t.text, [self.expression()])
             if self.at_op("("):
                 return self.call(t.text)
             return self.after_name(Node("column", t.text))
@@ -570,6 +573,9 @@ class _Parser:
         self.advance()
         self.expect_op("(")
         args: list[Node] = []
+        if word == "EXTRACT" and self.tok.kind in ("ident", "string"):
+            args.append(Node("literal", "field"))  # EXTRACT(YEAR FROM ts): YEAR is no column
+            self.advance()
         while not self.at_op(")"):
             if self.tok.kind == "eof":
                 self.fail("unbalanced parentheses")
@@ -588,9 +594,10 @@ class _Parser:
         if not self.at_word("WHEN"):
             children.append(Node("case_subject", "", [self.expression()]))
         results: list[Node] = []
+        conditions: list[Node] = []
         while self.at_word("WHEN"):
             self.advance()
-            self.expression()
+            conditions.append(Node("case_when", "", [self.expression()]))
             self.expect_word("THEN")
             results.append(self.expression())
         if not results:
@@ -599,7 +606,7 @@ class _Parser:
             self.advance()
             results.append(self.expression())
         self.expect_word("END")
-        return Node("case", "CASE", children + results)
+        return Node("case", "CASE", children + conditions + results)
 
 
 def parse(text: str) -> Node:
@@ -635,7 +642,8 @@ def boolean_verdict(node: Node) -> bool | None:
                 return False
         return None
     if kind == "case":
-        verdicts = {boolean_verdict(c) for c in node.children if c.kind != "case_subject"}
+        verdicts = {boolean_verdict(c) for c in node.children
+                    if c.kind not in ("case_subject", "case_when")}
         verdicts.discard(None)
         if verdicts == {True}:
             return True
@@ -676,6 +684,75 @@ def check_boolean(text: str) -> Node:
     if node.kind == "star":
         raise SqlSyntaxError("'*' is not a condition")
     return node
+
+
+# Words Spark reads as functions without parentheses (never columns when unresolved).
+_NILADIC = frozenset(
+    """
+    current_date current_timestamp current_time current_user current_catalog current_database
+    current_schema current_timezone localtimestamp session_user user
+    """.split()
+)
+# Functions whose first argument may be a bare unit word (DATEADD(MINUTE, 5, ts)).
+_UNIT_FIRST = frozenset("timestampadd timestampdiff dateadd date_add datediff date_diff".split())
+
+
+def column_references(text: str) -> list[tuple[str, ...]]:
+    """The columns an expression reads, each as its dotted parts (``s.f`` → ``("s", "f")``).
+
+    Backticks are removed; lambda parameters, ``EXTRACT`` fields, unit words and functions
+    without parentheses (``current_date``) are not columns. The first part of a name is a
+    column, or a table qualifier when the name has more parts.
+
+    Example:
+        >>> column_references("amount > 0 AND `order id` IS NOT NULL")
+        [('amount',), ('order id',)]
+        >>> column_references("exists(items, x -> x.qty > limit)")
+        [('items',), ('limit',)]
+    """
+    found: list[tuple[str, ...]] = []
+    _collect(parse(text), frozenset(), found)
+    return found
+
+
+def _unquote(part: str) -> str:
+    return part[1:-1].replace("``", "`") if part.startswith("`") else part
+
+
+def _name_parts(node: Node) -> tuple[str, ...]:
+    if node.children:
+        inner = node.children[0]
+        return (*_name_parts(inner), _unquote(node.text[len(inner.text) + 1:]))
+    return (_unquote(node.text),)
+
+
+def _collect(node: Node, bound: frozenset[str], found: list[tuple[str, ...]]) -> None:
+    if node.kind == "column":
+        base = node
+        while base.children and base.children[0].kind == "column":
+            base = base.children[0]
+        if base.children:  # a field of a variant or subscript value
+            _collect(base.children[0], bound, found)
+            return
+        parts = _name_parts(node)
+        first = parts[0].lower()
+        niladic = len(parts) == 1 and first in _NILADIC
+        if first not in bound and not niladic and parts not in found:
+            found.append(parts)
+        return
+    if node.kind == "star" and node.text != "*":
+        parts = tuple(_unquote(p) for p in node.text[:-2].split("."))
+        if parts[0].lower() not in bound and parts not in found:
+            found.append(parts)
+        return
+    if node.kind == "lambda":
+        bound = bound | {n.strip().lower() for n in node.text.split(",") if n.strip()}
+    children = node.children
+    if (node.kind == "call" and node.text in _UNIT_FIRST and len(children) == 3
+            and children[0].kind == "column" and not children[0].children):
+        children = children[1:]
+    for child in children:
+        _collect(child, bound, found)
 
 
 def split_alias(text: str) -> tuple[str, str | None]:

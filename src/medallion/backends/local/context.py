@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,7 +58,8 @@ class RunContext:
 
     def target(self, name: str, **settings: object) -> Target:
         """The write target for table ``name`` with creation settings."""
-        return Target(self.schema, name, self.path(name), **settings)  # type: ignore[arg-type]
+        return Target(self.schema, name, self.path(name), owner=self.pipeline.name,
+                      **settings)  # type: ignore[arg-type]
 
     def is_incremental(self, table: str) -> bool:
         """Whether a pipeline table is a streaming table (appended to, never rewritten)."""
@@ -203,7 +205,15 @@ def explain(exc: BaseException, table: str) -> MedallionError:
     violation = find_violation(text)
     if violation is not None:
         return ExpectationFailed(violation.table, violation.rules, violation.row)
+    causes = _CAUSE.findall(text)
+    if causes:
+        # A task failure wraps the error that says what is wrong (e.g. [CAST_INVALID_INPUT]
+        # under [TASK_WRITE_FAILED]): the deepest one with a Spark error condition names it.
+        return TableRunError(table, causes[-1].strip())
     return TableRunError(table, _first_lines(text))
+
+
+_CAUSE = re.compile(r"Caused by: [\w.$]+: (\[[A-Z][A-Z0-9_.]*\][^\n]*)")
 
 
 def _first_lines(text: str, limit: int = 3) -> str:

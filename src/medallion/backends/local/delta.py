@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 
+#: Table property naming the pipeline that owns (writes) a table; Databricks records its
+#: pipeline the same way (``pipelines.pipelineId``).
+OWNER_PROPERTY = "medallion.pipeline"
+
+
 @dataclass(frozen=True)
 class Target:
     """A Delta table the runner writes, with the settings it is created with."""
@@ -26,12 +31,14 @@ class Target:
     properties: dict[str, str] = field(default_factory=dict)
     cluster_by: tuple[str, ...] = ()
     partition_cols: tuple[str, ...] = ()
+    #: The pipeline writing it, recorded as the table property ``medallion.pipeline``.
+    owner: str | None = None
 
     @classmethod
-    def of(cls, spec: TableSpec, schema: str, path: Path) -> Target:
+    def of(cls, spec: TableSpec, schema: str, path: Path, owner: str | None = None) -> Target:
         """The target of a table spec."""
         return cls(schema, spec.name, path, spec.comment, spec.effective_properties,
-                   spec.cluster_by, spec.partition_cols)
+                   spec.cluster_by, spec.partition_cols, owner)
 
     @property
     def qualified(self) -> str:
@@ -72,6 +79,8 @@ def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> Non
         builder = builder.comment(target.comment)
     for key, value in target.properties.items():
         builder = builder.property(key, value)
+    if target.owner is not None:
+        builder = builder.property(OWNER_PROPERTY, target.owner)
     if target.cluster_by:
         builder = builder.clusterBy(*target.cluster_by)
     if target.partition_cols:
@@ -144,7 +153,16 @@ def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None)
     writer.save(target.uri)
     if creating:
         ensure_table(df.sparkSession, target, df.schema)  # registers it in the catalog
+        if target.owner is not None:
+            set_owner(df.sparkSession, target.path, target.owner)
     return target.version() != before
+
+
+def set_owner(spark: SparkSession, path: Path, owner: str) -> None:
+    """Record the pipeline owning the table (one metadata commit)."""
+    value = owner.replace("'", "\\'")
+    spark.sql(f"ALTER TABLE delta.`{path.as_uri()}` "
+              f"SET TBLPROPERTIES ('{OWNER_PROPERTY}' = '{value}')")
 
 
 def rows_written(target: Target, before: int | None) -> int:

@@ -211,5 +211,6 @@ class RunResult:
             "tables failed: " + "; ".join(f"{t.name}: {t.error}" for t in failures),
             failed=[t.name for t in failures],
         )
+        error.exit_code = max(t.error.exit_code for t in failures if t.error is not None)
         error.result = self  # type: ignore[attr-defined]
         raise error

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from medallion.backends.local import clustering
 from medallion.backends.local.context import RunContext, explain
-from medallion.backends.local.delta import Target
+from medallion.backends.local.delta import Target, set_owner
 from medallion.backends.local.eventlog import EVENT_LOG_TABLE, EventLog, pipeline_id
+from medallion.backends.local.ownership import check_owners, owner_of
 from medallion.backends.local.result import RunResult, TableResult
 from medallion.backends.local.session import local_session, require_spark
 from medallion.backends.local.settings import LocalSettings
@@ -102,6 +103,8 @@ class LocalRunner:
 
         Raises:
             GraphError: before any Spark job, when the graph is invalid.
+            TableOwnershipError: before any write, when another pipeline owns a table this
+                one would write (unless that table is fully refreshed: then it is taken over).
             PipelineRunError: after the run, when a table failed (unless disabled).
         """
         graph = pipeline.graph()
@@ -110,6 +113,8 @@ class LocalRunner:
         require_spark()
         started = time.perf_counter()
         spark = self.spark
+        check_owners(spark, self.warehouse, pipeline, graph, refresh,
+                     shared=[self._event_log] if self._event_log else [])
         context = RunContext(spark, self.warehouse, pipeline, graph, self.settings)
         result = RunResult(pipeline.name, pipeline.schema, self.warehouse.root, spark=spark)
         self._prepare_catalog(pipeline, graph, refresh)
@@ -215,6 +220,11 @@ class LocalRunner:
         if not isinstance(spec, TableSpec) or not self.warehouse.exists(context.schema,
                                                                            spec.name):
             return
+        if owner_of(context.spark, self.warehouse, context.schema, spec.name) is None:
+            # A table from before owners were recorded (or a crash between its first commit
+            # and the owner's): the pipeline writing it now adopts it.
+            set_owner(context.spark, self.warehouse.table_path(context.schema, spec.name),
+                      context.pipeline.name)
         if clustering.recorded(self.warehouse, context.schema, spec.name) != spec.cluster_by:
             clustering.remember(self.warehouse, context.schema, spec.name, spec.cluster_by)
         wrote = table.status == "completed" and (

@@ -84,7 +84,9 @@ def local_session(
         conf: Extra Spark settings (they override medallion's defaults).
         log_level: Spark log level once started.
         quiet_startup_log: When given, the JVM's console output (dependency resolution, log4j
-            warnings) goes to this file instead of the terminal.
+            warnings) goes to this file instead of the terminal, and so does everything Spark
+            logs afterwards (log4j2, pyspark's error loggers, py4j; see
+            :mod:`medallion.backends.local.logs`).
         warehouse: A warehouse folder whose tables to register (see above).
 
     Raises:
@@ -116,6 +118,10 @@ def local_session(
     with _stderr_to(quiet_startup_log):
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
+    if quiet_startup_log is not None:
+        from medallion.backends.local.logs import route_spark_logs
+
+        route_spark_logs(spark, quiet_startup_log)
     return _with_warehouse(spark, warehouse)
 
 

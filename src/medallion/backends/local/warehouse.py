@@ -173,6 +173,30 @@ def latest_version(table_path: Path) -> int | None:
     return best
 
 
+def table_properties(table_path: Path) -> dict[str, str] | None:
+    """The table's properties, from the newest ``metaData`` action in its JSON commits.
+
+    None when no JSON commit holds one any more (only a checkpoint does): ask Spark then.
+    """
+    latest = latest_version(table_path)
+    if latest is None:
+        return None
+    for version in range(latest, -1, -1):
+        path = table_path / "_delta_log" / f"{version:020d}.json"
+        try:
+            with path.open() as lines:
+                for line in lines:
+                    if '"metaData"' not in line:
+                        continue
+                    action = json.loads(line).get("metaData")
+                    if isinstance(action, dict):
+                        return {str(k): str(v) for k, v in
+                                (action.get("configuration") or {}).items()}
+        except OSError:
+            return None
+    return None
+
+
 def commit_info(table_path: Path, version: int) -> dict[str, Any]:
     """The ``commitInfo`` action of one Delta commit (operation, operationMetrics...)."""
     path = table_path / "_delta_log" / f"{version:020d}.json"

@@ -51,7 +51,8 @@ class Flow:
     def target(self) -> Target:
         """Where the table's rows go (for a flow: its target, with the target's settings)."""
         table = self.table_name
-        return Target.of(self.run.table_spec(table), self.run.schema, self.run.path(table))
+        return Target.of(self.run.table_spec(table), self.run.schema, self.run.path(table),
+                         owner=self.run.pipeline.name)
 
     @property
     def query_name(self) -> str:
@@ -100,10 +101,18 @@ class Flow:
         """Run the flow, timing it; the subclass's :meth:`process` does the work."""
         start = time.perf_counter()
         try:
+            self.check_columns()
             self.process()
         finally:
             self.result.seconds = time.perf_counter() - start
         return self.result
+
+    def check_columns(self) -> None:
+        """Before any write: raise ColumnReferenceError for a column the inputs lack."""
+
+    def columns_of(self, table: str) -> list[str]:
+        """The columns of an input table, as they are now."""
+        return list(self.reader.read(table).columns)
 
     def process(self) -> None:  # pragma: no cover - abstract
         """Do the flow's work, filling ``self.result``."""

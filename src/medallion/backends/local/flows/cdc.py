@@ -18,10 +18,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from medallion.backends.local import delta, merge
+from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.flows.streaming import declared_schema
 from medallion.backends.local.streaming import run_available_now
 from medallion.core import cdc as core
+from medallion.core.columns import check_auto_cdc
 from medallion.errors import TableRunError
 from medallion.specs.cdc import END_AT, START_AT, AutoCdcSpec
 from medallion.specs.flows import StreamingTableSpec
@@ -81,6 +83,10 @@ class AutoCdcFlow(CdcTargetFlow):
 
     spec_type = AutoCdcSpec
     spec: AutoCdcSpec
+
+    def check_columns(self) -> None:  # noqa: D102
+        check_auto_cdc(self.spec, self.columns_of(self.spec.source),
+                       spark_confirms(self.run.spark))
 
     def process(self) -> None:
         """Apply every new micro-batch of change events."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medallion.backends.local import delta, merge
+from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.warehouse import (
     commit_info,
@@ -31,6 +32,7 @@ from medallion.backends.local.warehouse import (
 )
 from medallion.core import gold as core
 from medallion.core import gold_state
+from medallion.core.columns import check_gold
 from medallion.graph import is_external
 from medallion.specs.gold import GoldSpec
 
@@ -46,6 +48,9 @@ class GoldFlow(Flow):
 
     spec_type = GoldSpec
     spec: GoldSpec
+
+    def check_columns(self) -> None:  # noqa: D102
+        check_gold(self.spec, self.columns_of(self.spec.source), spark_confirms(self.run.spark))
 
     def process(self) -> None:
         """Refresh the view by the cheapest exact path."""

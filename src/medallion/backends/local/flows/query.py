@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from medallion.backends.local import delta
+from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.delta import Target
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.quality import Evaluated, evaluate
 from medallion.backends.local.streaming import run_available_now
 from medallion.context import call_query
+from medallion.core.columns import check_rules
 from medallion.core.rules import RuleSet, quarantine_comment
 from medallion.errors import TableRunError
 from medallion.specs.query import QuerySpec
@@ -86,6 +88,9 @@ class QueryFlow(Flow):
         """Evaluate the query function and write its rows (per micro-batch when streaming)."""
         two = self.spec.quarantine is not None
         df = self._dataframe()
+        if self.spec.rules:
+            check_rules(self.decl.name, "its query", df.columns, self.spec.rules,
+                        spark_confirms(self.run.spark))
         if not self.spec.incremental:
             evaluated = evaluate(df, self.rules, cache=two)
             try:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from medallion.backends.local import delta
+from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.delta import Target
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.quality import Evaluated, evaluate
 from medallion.backends.local.streaming import run_available_now
 from medallion.core import silver as core
+from medallion.core.columns import check_silver
 from medallion.core.rules import RuleSet, quarantine_comment
 from medallion.specs.silver import SilverSpec
 
@@ -37,6 +39,10 @@ class SilverFlow(Flow):
             self.spec.quarantine,
             comment=quarantine_comment(self.decl.name),
         )
+
+    def check_columns(self) -> None:  # noqa: D102
+        check_silver(self.spec, self.columns_of(self.spec.source), self.columns_of,
+                     spark_confirms(self.run.spark))
 
     def process(self) -> None:
         """Stream new source rows in, or recompute the view."""
