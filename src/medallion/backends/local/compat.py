@@ -58,9 +58,9 @@ def parse_ddl(ddl: str) -> DataType:
 
 def try_cast(value: Column, type_: DataType) -> Column:
     """``value`` cast to ``type_``, NULL where it does not convert (SQL ``try_cast``)."""
-    method: Any = getattr(value, "try_cast", None)
-    if method is not None:
-        return method(type_)  # type: ignore[no-any-return]
+    # looked up on the class: a pyspark 3.5 Column answers any attribute with a field access
+    if hasattr(type(value), "try_cast"):
+        return value.try_cast(type_)
     from pyspark.sql import Column, SparkSession
 
     spark = SparkSession.getActiveSession()
