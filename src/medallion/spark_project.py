@@ -56,18 +56,93 @@ class SparkPipelineProject:
 
 
 def delta_package() -> str:
-    """Maven coordinates of the Delta JAR matching the installed pyspark and delta-spark."""
+    """Maven coordinates of the Delta JAR matching the installed pyspark and delta-spark.
+
+    Delta names its Spark artifact differently on each line, as ``configure_spark_with_delta_pip``
+    of the matching delta-spark does:
+
+    - delta-spark 3.x (Spark 3.5, whose pip wheels are built for Scala 2.12): ``delta-spark_2.12``;
+    - delta-spark 4.0 (Spark 4.0 only): ``delta-spark_2.13``;
+    - delta-spark 4.1 and later (built for several Spark 4 versions): ``delta-spark_<spark>_2.13``.
+
+    Example:
+        >>> delta_package()  # with pyspark 3.5.7 + delta-spark 3.3.2   # doctest: +SKIP
+        'io.delta:delta-spark_2.12:3.3.2'
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        spark = ".".join(version("pyspark").split(".")[:2])
+        spark = version("pyspark")
         delta = version("delta-spark")
     except PackageNotFoundError as exc:
         raise MedallionError(
             f"{exc.name} is not installed; install it with: "
+            'pip install "medallion[local]"'
+        ) from None
+    return f"io.delta:{delta_artifact(spark, delta)}:{delta}"
+
+
+def delta_artifact(spark_version: str, delta_version: str) -> str:
+    """The Delta Spark artifact id for a pyspark and delta-spark version pair.
+
+    Example:
+        >>> delta_artifact("4.2.0", "4.4.0")
+        'delta-spark_4.2_2.13'
+        >>> delta_artifact("3.5.7", "3.3.2")
+        'delta-spark_2.12'
+
+    Raises:
+        MedallionError: the versions are not a pair Delta documents as compatible (delta-spark
+            3.x with Spark 3.5, delta-spark 4.x with Spark 4).
+    """
+    spark_major, spark_minor = _major_minor(spark_version)
+    delta_major, delta_minor = _major_minor(delta_version)
+    if delta_major == 3 and (spark_major, spark_minor) == (3, 5):
+        return "delta-spark_2.12"
+    if delta_major == 4 and spark_major == 4:
+        if delta_minor == 0:
+            return "delta-spark_2.13"
+        return f"delta-spark_{spark_major}.{spark_minor}_2.13"
+    raise MedallionError(
+        f"delta-spark {delta_version} does not run on Spark {spark_version}: Delta documents "
+        "delta-spark 3.3.x for Spark 3.5 and delta-spark 4.x for Spark 4; install a matching "
+        'pair with: pip install "medallion[local]" (or scripts/setup with MEDALLION_SPARK=3.5)'
+    )
+
+
+def _major_minor(version: str) -> tuple[int, int]:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        raise MedallionError(f"cannot read a major.minor version from '{version}'")
+    return int(match.group(1)), int(match.group(2))
+
+
+#: The first Spark release with open-source declarative pipelines (``pyspark.pipelines``).
+SPARK_PIPELINES_SINCE = (4, 1)
+
+
+def require_spark_pipelines(feature: str = "spark-pipelines") -> None:
+    """Raise unless the installed pyspark ships ``pyspark.pipelines`` and ``spark-pipelines``.
+
+    Raises:
+        MedallionError: pyspark is missing or older than Spark 4.1 (e.g. the Spark 3.5 line).
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("pyspark")
+    except PackageNotFoundError:
+        raise MedallionError(
+            f"{feature} needs pyspark >= 4.1; install it with: "
             'pip install "medallion[spark-pipelines]"'
         ) from None
-    return f"io.delta:delta-spark_{spark}_2.13:{delta}"
+    if _major_minor(installed) < SPARK_PIPELINES_SINCE:
+        raise MedallionError(
+            f"{feature} needs Apache Spark 4.1 or later (open-source declarative pipelines, "
+            f"pyspark.pipelines); the installed pyspark is {installed}. Install the Spark 4 "
+            'line (pip install "medallion[spark-pipelines]"), or run the pipeline with the '
+            "local runner (medallion run), which supports Spark 3.5"
+        )
 
 
 def spark_defaults(root: Path) -> dict[str, str]:
@@ -108,11 +183,13 @@ def init_spark_pipeline(
         force: Rewrite the project files of an existing project (data is kept).
 
     Raises:
-        MedallionError: the pipeline file does not exist, or the project exists without force.
+        MedallionError: the pipeline file does not exist, the project exists without force, or
+            the installed pyspark predates spark-pipelines (Spark 4.1).
     """
     source = Path(pipeline_file).expanduser().resolve()
     if not source.is_file():
         raise MedallionError(f"pipeline file '{pipeline_file}' does not exist")
+    require_spark_pipelines("medallion init-spark-pipeline")
     root = Path(directory).expanduser().resolve()
     project = SparkPipelineProject(root, name or source.stem)
     if project.spec.exists() and not force:

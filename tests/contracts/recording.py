@@ -5,7 +5,9 @@ function it stands for, or the call raises ``TypeError`` (failing the test):
 
 - ``dp`` dataset functions: open-source ``pyspark.pipelines`` as installed with pyspark; the
   call is also replayed against the real function under an in-memory graph-element registry,
-  so pyspark's own argument checks (types, lists of strings) apply too;
+  so pyspark's own argument checks (types, lists of strings) apply too. On the Spark 3.5 line,
+  which has no ``pyspark.pipelines``, calls bind to the signatures of pyspark 4.2's snapshotted
+  in ``pyspark-pipelines-4.2.0.json`` (scripts/pipelines-signatures), without the replay;
 - ``dp`` expectation decorators (Databricks-only, absent from open source) and every ``dlt``
   function: the ``databricks-dlt`` stub installed in the virtualenv (0.2.1) and the 0.3.0
   signatures snapshotted in ``databricks-dlt-0.3.0.json`` (scripts/dlt-stub-signatures).
@@ -22,6 +24,8 @@ from typing import Any, Literal
 
 HERE = Path(__file__).resolve().parent
 DLT_SNAPSHOTS = ("databricks-dlt-0.3.0.json",)
+#: Open-source ``pyspark.pipelines`` signatures, for Spark lines that lack the module (3.5).
+PIPELINES_SNAPSHOT = HERE / "pyspark-pipelines-4.2.0.json"
 DP_DATASET_FUNCTIONS = ("table", "materialized_view", "temporary_view",
                         "create_streaming_table", "append_flow", "create_auto_cdc_flow")
 #: Functions that register at once (no decorated query function).
@@ -61,16 +65,49 @@ def module_signatures(module: Any, names: tuple[str, ...]) -> dict[str, inspect.
     return {n: inspect.signature(getattr(module, n)) for n in names if hasattr(module, n)}
 
 
+def open_source_pipelines() -> Any | None:
+    """The installed ``pyspark.pipelines`` (Spark 4.1+), or None on older Spark lines."""
+    try:
+        from pyspark import pipelines
+    except ImportError:
+        return None
+    return pipelines
+
+
+def live_pipelines_snapshot() -> dict[str, Any]:
+    """The installed ``pyspark.pipelines`` dataset signatures, in the snapshot format."""
+    from importlib.metadata import version
+
+    pipelines = open_source_pipelines()
+    assert pipelines is not None, "pyspark.pipelines needs pyspark 4.1 or later"
+    return {
+        "package": "pyspark",
+        "version": version("pyspark"),
+        "functions": {
+            name: [{"name": p.name, "kind": p.kind.name, "has_default": p.default is not p.empty}
+                   for p in sig.parameters.values()]
+            for name, sig in module_signatures(pipelines, DP_DATASET_FUNCTIONS).items()
+        },
+    }
+
+
+def pipelines_signatures() -> dict[str, inspect.Signature]:
+    """Open-source ``dp`` dataset signatures: the installed module's, else the snapshot's."""
+    pipelines = open_source_pipelines()
+    if pipelines is None:
+        return snapshot_signatures(PIPELINES_SNAPSHOT)
+    return module_signatures(pipelines, DP_DATASET_FUNCTIONS)
+
+
 def reference_signatures(flavour: Literal["dp", "dlt"]) -> dict[str, list[inspect.Signature]]:
     """Function name → every signature a call to it must bind to."""
     import dlt as stub
-    from pyspark import pipelines
 
     dlt_sources = [module_signatures(stub, tuple(stub.__all__))]
     dlt_sources += [snapshot_signatures(HERE / f) for f in DLT_SNAPSHOTS]
     out: dict[str, list[inspect.Signature]] = {}
     if flavour == "dp":
-        for name, sig in module_signatures(pipelines, DP_DATASET_FUNCTIONS).items():
+        for name, sig in pipelines_signatures().items():
             out[name] = [sig]
         for source in dlt_sources:
             for name in EXPECTATIONS:
@@ -203,8 +240,13 @@ class RecordingApi:
     @staticmethod
     def _replay(name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
                 func: Callable[[], Any] | None) -> None:
-        """Run the real open-source function (it validates its arguments) on a memory registry."""
-        from pyspark import pipelines
+        """Run the real open-source function (it validates its arguments) on a memory registry.
+
+        Skipped where pyspark has no ``pyspark.pipelines`` (3.5): the call bound to the snapshot.
+        """
+        pipelines = open_source_pipelines()
+        if pipelines is None:
+            return
         from pyspark.pipelines.graph_element_registry import graph_element_registration_context
 
         with graph_element_registration_context(memory_registry()):

@@ -20,10 +20,16 @@ from chispa import assert_df_equality
 from medallion.backends.local import LocalRunner
 from medallion.loader import load_pipeline
 from medallion.spark_project import init_spark_pipeline
+from tests.contracts.recording import open_source_pipelines
 from tests.spark.conftest import write_json_lines
 from tests.spark.test_orders_pipeline import CUSTOMERS, FILE_1, FILE_2
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.spark, pytest.mark.slow,
+    # `spark-pipelines` and pyspark.pipelines arrived in Spark 4.1; the 3.5 line has neither.
+    pytest.mark.skipif(open_source_pipelines() is None,
+                       reason="the spark-pipelines command exists from Spark 4.1 on"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "examples/orders/pipeline.py"

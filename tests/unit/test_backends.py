@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 
@@ -8,6 +9,9 @@ import pytest
 import medallion
 from medallion import BackendError
 from medallion.backends import in_databricks_pipeline, selected_backend
+
+SPARK_HAS_PIPELINES = tuple(
+    int(p) for p in importlib.metadata.version("pyspark").split(".")[:2]) >= (4, 1)
 
 
 def test_local_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,9 +38,11 @@ def test_databricks_env_var_alone_is_not_a_pipeline(monkeypatch: pytest.MonkeyPa
 
 
 def test_importable_dlt_modules_do_not_select_databricks() -> None:
-    # databricks-dlt (the stub) and pyspark.pipelines both import fine outside any pipeline.
+    # databricks-dlt (the stub) and pyspark.pipelines both import fine outside any pipeline;
+    # pyspark.pipelines exists from Spark 4.1 on (the 3.5 line has only the stub's dlt).
+    modules = "dlt, pyspark.pipelines" if SPARK_HAS_PIPELINES else "dlt"
     code = (
-        "import dlt, pyspark.pipelines, medallion\n"
+        f"import {modules}, medallion\n"
         "from medallion.backends import selected_backend\n"
         "print(selected_backend())\n"
     )

@@ -19,7 +19,15 @@ from medallion.backends import databricks, declarative
 from medallion.backends.databricks import DatabricksBackend, autoloader_options, load_api
 from medallion.demo.orders import declare_orders_pipeline
 from medallion.specs import BronzeSpec, TableSpec
-from tests.contracts.recording import HERE, RecordingApi, module_signatures, snapshot_signatures
+from tests.contracts.recording import (
+    HERE,
+    PIPELINES_SNAPSHOT,
+    RecordingApi,
+    live_pipelines_snapshot,
+    module_signatures,
+    open_source_pipelines,
+    snapshot_signatures,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 QUARANTINE_COMMENT = "Rows of silver_orders that failed a drop rule, with the rules they failed"
@@ -125,8 +133,6 @@ def test_a_pipeline_context_registers_the_same_calls(monkeypatch: pytest.MonkeyP
 
 # -- the fakes really check the APIs ------------------------------------------------------------
 def test_a_call_that_does_not_bind_fails() -> None:
-    from pyspark.errors import PySparkTypeError
-
     dp = RecordingApi("dp")
     with pytest.raises(TypeError, match="unexpected keyword argument 'nam'"):
         dp.table(nam="x")
@@ -134,9 +140,6 @@ def test_a_call_that_does_not_bind_fails() -> None:
         dp.expect_all({"a": "x > 0"}, "extra")
     with pytest.raises(TypeError, match="missing a required argument: 'source'"):
         dp.create_auto_cdc_flow(target="t")
-    # binds, but pyspark's own check refuses a tuple where a list is required
-    with pytest.raises(PySparkTypeError, match="cluster_by"):
-        dp.table(name="x", cluster_by=("a",))(lambda: None)
     dlt = RecordingApi("dlt")
     # row_filter exists in databricks-dlt 0.3.0 only: a call must bind to both releases
     with pytest.raises(TypeError, match="row_filter"):
@@ -156,6 +159,27 @@ def test_the_0_2_1_snapshot_matches_the_installed_stub() -> None:
         return [(p.name, p.kind, p.default is not p.empty) for p in sig.parameters.values()]
 
     assert {n: shape(s) for n, s in snap.items()} == {n: shape(live[n]) for n in snap}
+
+
+@pytest.mark.skipif(open_source_pipelines() is None,
+                    reason="no pyspark.pipelines before Spark 4.1, so no function to replay")
+def test_a_call_is_replayed_against_open_source_pyspark_pipelines() -> None:
+    from pyspark.errors import PySparkTypeError
+
+    dp = RecordingApi("dp")
+    # binds, but pyspark's own check refuses a tuple where a list is required
+    with pytest.raises(PySparkTypeError, match="cluster_by"):
+        dp.table(name="x", cluster_by=("a",))(lambda: None)
+
+
+@pytest.mark.skipif(open_source_pipelines() is None,
+                    reason="no pyspark.pipelines before Spark 4.1: the snapshot stands in for it")
+def test_the_pyspark_pipelines_snapshot_matches_the_installed_pyspark() -> None:
+    """The Spark 3.5 line checks `dp` calls against this snapshot; it must equal the real API."""
+    snapshot = json.loads(PIPELINES_SNAPSHOT.read_text())
+    assert snapshot == live_pipelines_snapshot(), (
+        "regenerate it: scripts/pipelines-signatures > tests/contracts/pyspark-pipelines-"
+        "VERSION.json (and point PIPELINES_SNAPSHOT at it)")
 
 
 def test_0_3_0_only_adds_parameters() -> None:

@@ -13,7 +13,7 @@ import medallion.dlt as dlt
 from medallion import SpecError
 from medallion.dlt import reads_stream
 from medallion.loader import load_pipeline
-from tests.contracts.recording import HERE, snapshot_signatures
+from tests.contracts.recording import HERE, pipelines_signatures, snapshot_signatures
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,10 +39,11 @@ def test_every_function_takes_the_stub_parameters() -> None:
 
 
 def test_the_new_cdc_names_take_the_runtime_parameters() -> None:
-    """``create_auto_cdc_flow`` as pyspark.pipelines has it binds to medallion.dlt's."""
-    from pyspark import pipelines
+    """``create_auto_cdc_flow`` as pyspark.pipelines has it binds to medallion.dlt's.
 
-    theirs = inspect.signature(pipelines.create_auto_cdc_flow).parameters
+    On Spark 3.5 (no pyspark.pipelines) the signature is pyspark 4.2's snapshot.
+    """
+    theirs = pipelines_signatures()["create_auto_cdc_flow"].parameters
     ours = inspect.signature(dlt.create_auto_cdc_flow).parameters
     assert set(theirs) <= set(ours)
     assert list(ours)[:4] == list(theirs)[:4] == ["target", "source", "keys", "sequence_by"]

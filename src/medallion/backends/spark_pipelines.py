@@ -71,6 +71,9 @@ class SparkPipelinesBackend(DeclarativeBackend):
     def __init__(self, pipeline: Pipeline, api: ModuleType | Any | None = None) -> None:
         super().__init__(pipeline)
         if api is None:
+            from medallion.spark_project import require_spark_pipelines
+
+            require_spark_pipelines("the spark-pipelines backend")
             from pyspark import pipelines
 
             api = pipelines

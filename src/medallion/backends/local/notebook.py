@@ -236,16 +236,17 @@ class AutoLoaderStreamReader:
         return bronze_rows(self._spark.read, spec, schema)
 
     def _declared_schema(self) -> Any:
-        from pyspark.sql.types import DataType
+        from medallion.backends.local.compat import parse_ddl
 
         if isinstance(self._schema, str):
-            return DataType.fromDDL(self._schema)
+            return parse_ddl(self._schema)
         return self._schema
 
     def _inferred_schema(self, spec: Any) -> Any:
         """Infer from the files present (hints applied), kept in ``cloudFiles.schemaLocation``."""
-        from pyspark.sql.types import DataType, StructType
+        from pyspark.sql.types import StructType
 
+        from medallion.backends.local.compat import parse_ddl
         from medallion.core.bronze import reader_options
 
         location = self._options.get("cloudFiles.schemaLocation")
@@ -262,7 +263,7 @@ class AutoLoaderStreamReader:
                 f"({str(exc).strip().splitlines()[0]}); add files there or give .schema(...)"
             ) from None
         if spec.schema_hints:
-            hint_type: Any = DataType.fromDDL(spec.schema_hints)
+            hint_type: Any = parse_ddl(spec.schema_hints)
             hinted = {f.name: f for f in hint_type.fields}
             fields = [hinted.pop(f.name, f) for f in schema.fields]
             schema = StructType(fields + list(hinted.values()))

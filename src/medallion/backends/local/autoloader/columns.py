@@ -16,9 +16,9 @@ Columns = list[tuple[str, "DataType"]]
 
 def spark_columns(columns: list[DdlColumn]) -> Columns:
     """DDL columns as (name, Spark type)."""
-    from pyspark.sql.types import DataType
+    from medallion.backends.local.compat import parse_ddl
 
-    return [(c.name, DataType.fromDDL(c.type)) for c in columns]
+    return [(c.name, parse_ddl(c.type)) for c in columns]
 
 
 def given_columns(spec: BronzeSpec) -> Columns | None:

@@ -28,6 +28,7 @@ from medallion.backends.local.autoloader.rescue import (
     rescued_struct,
     typed,
 )
+from medallion.backends.local.compat import try_cast
 from medallion.core.bronze import metadata_column
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ def _typed_group(spark: SparkSession, spec: BronzeSpec, schema: object, files: l
         if types[name] == type_:
             data.append(source.alias(name))
             continue
-        value = (source.try_cast(type_) if _castable(types[name], type_)
+        value = (try_cast(source, type_) if _castable(types[name], type_)
                  else F.lit(None).cast(type_))
         data.append(value.alias(name))
         entries.append((name, source, source.isNotNull() & value.isNull()))

@@ -12,13 +12,17 @@ cost of a second parse:
 
 The rescued data value is a JSON object of the rescued fields plus ``_file_path``; NULL when
 nothing was rescued. Conversions use ``try_cast`` semantics (Spark 4 runs with ANSI on, where a
-plain cast would fail the whole job).
+plain cast would fail the whole job). Spark 4 keeps each rescued value's JSON through variant;
+Spark 3.5, which has no variant, re-encodes the text (:func:`~medallion.backends.local.compat.
+json_value`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
+
+from medallion.backends.local.compat import has_variant, json_string, json_value, try_cast
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
@@ -36,7 +40,7 @@ def typed(value: Column, type_: DataType) -> Column:
         return value
     if isinstance(type_, StructType | ArrayType | MapType):
         return F.from_json(value, cast(Any, type_))  # any DataType; the stub lists fewer
-    return value.try_cast(type_)
+    return try_cast(value, type_)
 
 
 def fits(value: Column, converted: Column, type_: DataType) -> Column:
@@ -111,6 +115,9 @@ def json_record(
 
     keys = (F.concat(misfit, F.filter(F.map_keys(fields), extra))
             if rescue_unknown or rescue_case else misfit)
+    if not has_variant():
+        return Record(values, _rescued_text(fields, keys, malformed, file_path),
+                      F.when(malformed, raw))
     originals = F.from_json(raw, "map<string,variant>", options or None)
     path = F.create_map(F.lit(FILE_PATH_KEY), file_path.cast("variant"))
     rescued = (
@@ -119,6 +126,19 @@ def json_record(
             F.map_filter(originals, lambda k, _v: F.array_contains(keys, k)), path)))
     )
     return Record(values, rescued, F.when(malformed, raw))
+
+
+def _rescued_text(fields: Column, keys: Column, malformed: Column, file_path: Column) -> Column:
+    """The rescued data JSON built as text (Spark 3.5, no variant), in the record's key order."""
+    from pyspark.sql import functions as F
+
+    path = F.concat(json_string(F.lit(FILE_PATH_KEY)), F.lit(":"), json_string(file_path))
+    kept = F.filter(F.map_keys(fields), lambda k: F.array_contains(keys, k))
+    members = F.transform(kept, lambda k: F.concat(
+        json_string(k), F.lit(":"), json_value(F.element_at(fields, k))))
+    body = F.concat(F.lit("{"), F.array_join(F.concat(members, F.array(path)), ","), F.lit("}"))
+    return (F.when(malformed, F.concat(F.lit("{"), path, F.lit("}")))
+            .when(F.size(keys) > 0, body))
 
 
 def flagged_json_record(
@@ -156,11 +176,21 @@ def flagged_json_record(
     if not rescue:
         return Record(values, F.lit(None).cast("string"),
                       F.when(malformed | any_misfit, raw))
-    originals = [  # the original JSON value, its type kept (a string stays quoted)
-        F.when(misfit, F.try_variant_get(F.try_parse_json(raw), path, "variant")).alias(name)
-        for name, misfit in misfits if (path := _json_path(name)) is not None
-    ]
-    body = F.to_json(F.struct(*originals, file_path.alias(FILE_PATH_KEY)))
+    if has_variant():
+        originals = [  # the original JSON value, its type kept (a string stays quoted)
+            F.when(misfit, F.try_variant_get(F.try_parse_json(raw), path, "variant")).alias(name)
+            for name, misfit in misfits if (path := _json_path(name)) is not None
+        ]
+        body = F.to_json(F.struct(*originals, file_path.alias(FILE_PATH_KEY)))
+    else:  # Spark 3.5: the same JSON, written as text
+        members = [
+            F.when(misfit, F.concat(json_string(F.lit(name)), F.lit(":"),
+                                    json_value(F.get_json_object(raw, path))))
+            for name, misfit in misfits if (path := _json_path(name)) is not None
+        ]
+        path_member = F.concat(json_string(F.lit(FILE_PATH_KEY)), F.lit(":"),
+                               json_string(file_path))
+        body = F.concat(F.lit("{"), F.concat_ws(",", *members, path_member), F.lit("}"))
     rescued = (F.when(malformed, F.to_json(F.struct(file_path.alias(FILE_PATH_KEY))))
                .when(any_misfit, body))
     return Record(values, rescued, F.when(malformed, raw))

@@ -171,7 +171,9 @@ def declared_schema(ddl: str) -> StructType:
     """A DDL column list as a StructType."""
     from pyspark.sql.types import StructType
 
-    schema = StructType.fromDDL(ddl)
+    from medallion.backends.local.compat import parse_ddl
+
+    schema = parse_ddl(ddl)
     assert isinstance(schema, StructType)
     return schema
 
