@@ -44,7 +44,6 @@ from medallion.backends.declarative import (
 from medallion.backends.local.autoloader.stream import bronze_rows
 from medallion.core import silver as core
 from medallion.core.bronze import reader_options
-from medallion.core.gold import aggregate_stream
 from medallion.core.rules import RuleSet
 from medallion.errors import BackendError
 from medallion.graph import is_external
@@ -162,22 +161,23 @@ class SparkPipelinesBackend(DeclarativeBackend):
 
     # -- spec kinds ------------------------------------------------------------------------------
     def gold(self, decl: Declaration) -> list[Dataset]:
-        """A materialized view over its source; a windowed ``append`` gold is a streaming table.
+        """A materialized view over its source (read through its view).
 
-        As on Databricks, ``output_mode="update"`` (every window kept current) is a materialized
-        view over the source, which holds the same current value of every window.
+        As on Databricks, a streaming ``output_mode="update"`` gold table (every window kept
+        current) is a materialized view, which holds the same current value of every window.
+        ``output_mode="append"`` is refused: its watermark (``withWatermark``) makes Spark
+        Connect analyse the plan while the pipeline registers, before the source exists.
         """
         spec: GoldSpec = decl.spec  # type: ignore[assignment]
-        if not (spec.incremental and spec.output_mode == "append"):
-            self.reading_view(spec.source, stream=False)
-            return super().gold(decl)
-        self.source_streams(decl, spec.source, True)  # refuses a source that is no stream
-        self.reading_view(spec.source, stream=True)
-
-        def rows() -> DataFrame:
-            return aggregate_stream(self.read(spec.source, stream=True), spec)
-
-        return [self.dataset(spec, streaming=True, query=rows)]
+        if spec.incremental and spec.output_mode == "append":
+            raise unsupported(
+                decl, 'incremental=True with output_mode="append" (a watermarked streaming '
+                "aggregation)", "Spark Connect analyses withWatermark when the query is "
+                "registered, before its source table exists: TABLE_OR_VIEW_NOT_FOUND",
+                'use output_mode="update" (a materialized view of every window), or run '
+                "the pipeline locally or on Databricks")
+        self.reading_view(spec.source, stream=False)
+        return super().gold(decl)
 
     def bronze(self, decl: Declaration) -> list[Dataset]:
         """A file stream (schema from the spec, else inferred now), or a batch read.
