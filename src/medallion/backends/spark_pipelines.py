@@ -11,6 +11,11 @@ local runner's:
 - silver with ``dedup_keys`` is a materialized view: open-source Spark recomputes materialized
   views fully, and a streaming dedup would need ``dropDuplicates``, which Spark Connect cannot
   register before the upstream table exists. Its quarantine stays a streaming table.
+- ``create_streaming_table`` / ``append_flow`` map one to one (the table's rules enforced in
+  each flow's query); an AUTO CDC target is a materialized view folding the source's change
+  events (:func:`scd1_rows`), since open-source Spark cannot merge into Delta;
+- what the runtime lacks (``once`` flows, SCD2, truncates, ``ignore_null_updates``, snapshot
+  CDC, watermarked append gold) is refused by name with a :class:`BackendError`.
 
 Known differences are listed in docs/spark-pipelines.md. Query functions run while
 ``spark-pipelines`` registers them, before upstream tables exist, so they only build plans:
