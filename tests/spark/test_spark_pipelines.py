@@ -133,7 +133,14 @@ def test_reference_pipeline_under_spark_pipelines_equals_local(
     assert counts == {"bronze_orders": 12, "bronze_customers": 4, "silver_orders": 6,
                       "quarantine_orders": 5, "silver_customers": 3,
                       "silver_orders_enriched": 6, "gold_daily_sales": 4,
-                      "gold_customer_ltv": 4}
+                      "gold_customer_ltv": 4, "bronze_order_updates": 8,
+                      "silver_order_stream": 10, "order_activity": 18, "orders_current": 3}
+    current = spark.read.format("delta").load(str(project.warehouse / "orders_current"))
+    assert sorted((r.order_id, r.status, r.seq) for r in current.collect()) == [
+        (1, "completed", 1), (2, "completed", 3), (10, "completed", 5)]
+    activity = spark.sql(
+        f"DESCRIBE DETAIL delta.`{project.warehouse / 'order_activity'}`").first()
+    assert activity.partitionColumns == ["channel"]
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{project.warehouse / 'silver_orders'}`").first()
     assert detail.properties == {"delta.enableChangeDataFeed": "true", "quality": "silver"}
 
@@ -148,3 +155,8 @@ def test_reference_pipeline_under_spark_pipelines_equals_local(
     counts = assert_same_tables(spark, local_wh, project.warehouse)
     assert (counts["bronze_orders"], counts["silver_orders"], counts["quarantine_orders"]) == (
         15, 7, 6)
+    assert (counts["silver_order_stream"], counts["order_activity"]) == (12, 24)
+    current = spark.read.format("delta").load(str(project.warehouse / "orders_current"))
+    # order 1 deleted, order 8's late upsert loses to its delete, order 2's late event ignored
+    assert sorted((r.order_id, r.status, r.seq) for r in current.collect()) == [
+        (2, "completed", 3), (10, "completed", 5), (14, "pending", 1)]
