@@ -6,8 +6,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.quality.sqlexpr import SqlSyntaxError, tokenize
 from medallion.specs.base import Model, TableSpec, check_reference, check_sql, check_table_name
+from medallion.specs.datatypes import check_type
 from medallion.specs.rules import Rule, check_unique_names
 
 JoinType = Literal["left", "inner", "right", "full", "left_semi", "left_anti"]
@@ -165,27 +165,3 @@ class SilverSpec(TableSpec):
     def outputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.name,) if self.quarantine is None else (self.name, self.quarantine)
 
-
-def check_type(type_text: str, what: str) -> str:
-    """Raise ValueError unless ``type_text`` looks like one Spark SQL data type."""
-    try:
-        tokens = tokenize(type_text)
-    except SqlSyntaxError as exc:
-        raise ValueError(f"{what}: {type_text!r} is not a data type ({exc})") from None
-    ok = len(tokens) >= 2 and tokens[0].kind == "ident"
-    depth = 0
-    for tok in tokens[1:-1]:
-        if tok.kind == "op" and tok.text in ("(", "<"):
-            depth += 1
-        elif tok.kind == "op" and tok.text in (")", ">"):
-            depth -= 1
-        elif depth == 0:
-            ok = False
-        if depth < 0:
-            ok = False
-    if not ok or depth != 0:
-        raise ValueError(
-            f"{what}: {type_text!r} is not a Spark SQL data type "
-            "(e.g. 'bigint', 'decimal(10,2)', 'timestamp', 'array<string>')"
-        )
-    return type_text
