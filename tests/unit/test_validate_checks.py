@@ -142,3 +142,33 @@ def test_top_level_shape_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert _validate(tmp_path, "configuration: 5\ntables: []\n", capsys) == (2, (
         "error: P:1: pipeline file: field 'configuration' must be a mapping of key → value, "
         "e.g. {raw: /data/raw}; got 5\n"))
+
+
+@pytest.mark.parametrize("command", ["run", "demo"])
+@pytest.mark.parametrize(
+    ("where", "why"),
+    [
+        ("/proc/medallion-wh", "cannot be created: No such file or directory"),
+        ("{tmp}/afile/wh", "cannot be created: '{tmp}/afile' is a file, not a folder"),
+        ("{tmp}/afile", "is not a folder: it is a file"),
+    ],
+)
+def test_an_unusable_warehouse_exits_2_before_spark_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    command: str, where: str, why: str,
+) -> None:
+    import medallion.backends.local.session as session
+
+    def no_spark(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Spark was started")
+
+    monkeypatch.setattr(session, "local_session", no_spark)
+    (tmp_path / "afile").write_text("")
+    warehouse = where.format(tmp=tmp_path)
+    pipeline = [str(Path(__file__).parents[2] / "examples/orders/pipeline.yaml")]
+    argv = [command, *(pipeline if command == "run" else []), "--warehouse", warehouse]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"error: warehouse '{warehouse}' {why.format(tmp=tmp_path)}; give a writable folder "
+        "with --warehouse DIR or $MEDALLION_WAREHOUSE\n"
+    )
