@@ -224,6 +224,13 @@ def _finish(result: RunResult) -> int:
     return max(t.error.exit_code if t.error is not None else EXIT_FAILED for t in result.failed)
 
 
+def _usable_warehouse(path: str | os.PathLike[str] | None) -> Path:
+    """The warehouse of a run, checked before Spark starts (an unusable one exits 2)."""
+    from medallion.backends.local.warehouse import check_usable
+
+    return check_usable(path)
+
+
 def _runner(args: argparse.Namespace, progress: Progress,
             warehouse: str | os.PathLike[str] | None) -> LocalRunner:
     from medallion.backends.local import LocalRunner
@@ -262,8 +269,8 @@ def _execute(pipeline: Pipeline, args: argparse.Namespace,
     from medallion.progress import make_progress
 
     progress = make_progress(sys.stdout, args.progress, args.verbose)
-    runner = _runner(args, progress, args.warehouse)
     pipeline.validate()
+    runner = _runner(args, progress, _usable_warehouse(args.warehouse))
     _start_spark(runner, args)
     return _finish(_run_with_progress(runner, pipeline, progress, full_refresh))
 
@@ -408,7 +415,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     if args.rows < 1:
         raise MedallionError(f"--rows {args.rows}: give at least 1 row")
-    warehouse = Warehouse(args.warehouse)
+    warehouse = Warehouse(_usable_warehouse(args.warehouse))
     input_root = warehouse.root / "_demo_input"
     manifest = input_root / "manifest.json"
     previous = json.loads(manifest.read_text()) if manifest.exists() else None

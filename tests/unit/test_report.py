@@ -286,3 +286,19 @@ def test_import_report_does_not_import_pyspark() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_each_note_of_a_flow_is_listed_once() -> None:
+    from medallion.report.html import _flow_notes
+    from medallion.report.model import FlowRun
+
+    silver = FlowRun("u1", "silver_orders", "silver_orders", "COMPLETED", duplicates_removed=53,
+                     quarantine_datasets=("quarantine_orders",),
+                     note="53 duplicate(s) removed")
+    assert _flow_notes(silver) == ["53 duplicate(s) removed", "quarantine: quarantine_orders"]
+    bronze = FlowRun("u1", "bronze_orders", "bronze_orders", "COMPLETED", malformed=1200,
+                     rescued=2, note="1200 malformed record(s) kept in _corrupt_record; 2 row(s) "
+                                     "with rescued data in _rescued_data; column x added")
+    assert _flow_notes(bronze) == ["1200 malformed record(s) kept in _corrupt_record",
+                                   "2 row(s) with rescued data in _rescued_data",
+                                   "column x added"]

@@ -227,7 +227,8 @@ class DatabricksBackend(DeclarativeBackend):
         strict = bool(rules.drop_indexes or rules.fail_indexes)
 
         def rows() -> DataFrame:
-            df = core.prepare(self.read(spec.source, stream=stream), spec, source_row=False)
+            source = core.well_formed(self.read(spec.source, stream=stream), spec)
+            df = core.prepare(source, spec, source_row=False)
             if spec.dedup_keys:
                 keep = ~rules.accepts() if strict else None
                 if stream:
@@ -238,11 +239,7 @@ class DatabricksBackend(DeclarativeBackend):
 
         out = [self.dataset(spec, streaming=stream, query=rows, expectations=spec.rules)]
         if spec.quarantine is not None:
-            out.append(self.quarantine(
-                decl, spec.quarantine, streaming=stream,
-                prepared=lambda: core.prepare(self.read(spec.source, stream=stream), spec),
-                source_row=core.transforms_rows(spec),
-            ))
+            out.append(self.silver_quarantine(decl, stream=stream))
         return out
 
     def query(self, decl: Declaration) -> list[Dataset]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from medallion.context import call_query
+from medallion.core import silver as core_silver
 from medallion.core.gold import aggregate
 from medallion.core.rules import RuleSet, quarantine_comment
 from medallion.errors import BackendError, TableRunError
@@ -201,23 +202,43 @@ class DeclarativeBackend:
         streaming: bool,
         prepared: QueryFunction,
         source_row: bool,
+        prepare: Callable[[DataFrame], DataFrame] | None = None,
+        malformed: Callable[[DataFrame], DataFrame] | None = None,
     ) -> Dataset:
         """The quarantine table of ``decl``: rows failing a drop rule, from the same rules.
 
-        Its query also carries the fail guard, so that when a ``fail`` rule stops the table's
-        update the quarantine table does not advance on its own either.
+        The rules see ``prepare(prepared())`` (or ``prepared()``). Its query also carries the
+        fail guard, so that when a ``fail`` rule stops the table's update the quarantine table
+        does not advance on its own either. ``malformed`` adds, from the same read, the rows a
+        silver table's ``malformed_records`` diverts, which no rule sees.
         """
         rules = RuleSet(decl.name, decl.spec.rules)  # type: ignore[attr-defined]
 
         def rows() -> DataFrame:
-            annotated = rules.enforce(rules.annotate(prepared()))
-            return rules.quarantined(annotated, source_row=source_row)
+            source = prepared()
+            evaluated = source if prepare is None else prepare(source)
+            annotated = rules.enforce(rules.annotate(evaluated))
+            out = rules.quarantined(annotated, source_row=source_row)
+            return out if malformed is None else out.union(malformed(source))
 
         return Dataset(
             name=name,
             streaming=streaming,
             query=named(rows, name),
             comment=quarantine_comment(decl.name),
+        )
+
+    def silver_quarantine(self, decl: Declaration, *, stream: bool) -> Dataset:
+        """A silver table's quarantine: drop-rule failures (and its malformed source rows)."""
+        spec: SilverSpec = decl.spec  # type: ignore[assignment]
+        assert spec.quarantine is not None
+        return self.quarantine(
+            decl, spec.quarantine, streaming=stream,
+            prepared=lambda: self.read(spec.source, stream=stream),
+            prepare=lambda df: core_silver.prepare(core_silver.well_formed(df, spec), spec),
+            source_row=core_silver.transforms_rows(spec),
+            malformed=((lambda df: core_silver.malformed_quarantine(df, spec))
+                       if spec.malformed_records else None),
         )
 
     def user_rows(self, decl: Declaration) -> QueryFunction:

@@ -237,19 +237,15 @@ class SparkPipelinesBackend(DeclarativeBackend):
             self.reading_view(join.table, stream=False)
 
         def rows() -> DataFrame:
-            prepared = core.prepare(self.read(spec.source, stream=stream), spec)
+            prepared = core.prepare(
+                core.well_formed(self.read(spec.source, stream=stream), spec), spec)
             kept = rules.kept(rules.enforce(rules.annotate(prepared)), core.helper_columns(spec))
             kept = core.dedup(kept, spec.dedup_keys, spec.dedup_order_by)
             return core.enrich(kept, spec, self.reader.read)
 
         out = [self.dataset(spec, streaming=stream, query=rows)]
         if spec.quarantine is not None:
-            out.append(self.quarantine(
-                decl, spec.quarantine, streaming=source_streams,
-                prepared=lambda: core.prepare(
-                    self.read(spec.source, stream=source_streams), spec),
-                source_row=core.transforms_rows(spec),
-            ))
+            out.append(self.silver_quarantine(decl, stream=source_streams))
         return out
 
     def query(self, decl: Declaration) -> list[Dataset]:

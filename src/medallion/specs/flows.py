@@ -13,8 +13,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.quality.sqlexpr import SqlSyntaxError, tokenize
 from medallion.specs.base import Definition, TableSpec, check_reference, check_table_name
+from medallion.specs.ddl import parse_columns
 from medallion.specs.rules import Rule, check_unique_names
 
 
@@ -140,32 +140,4 @@ def ddl_column_names(ddl: str) -> tuple[str, ...]:
         >>> ddl_column_names("id BIGINT, amount DECIMAL(10,2), `my col` STRING")
         ('id', 'amount', 'my col')
     """
-    try:
-        tokens = tokenize(ddl)
-    except SqlSyntaxError as exc:
-        raise ValueError(f"schema {ddl!r} is not a DDL column list: {exc}") from None
-    names: list[str] = []
-    depth = 0
-    expect_name = True
-    for tok in tokens:
-        if tok.kind == "eof":
-            break
-        if tok.kind == "op" and tok.text in ("(", "<"):
-            depth += 1
-        elif tok.kind == "op" and tok.text in (")", ">"):
-            depth -= 1
-        elif tok.kind == "op" and tok.text == "," and depth == 0:
-            expect_name = True
-            continue
-        if expect_name:
-            if tok.kind == "qident":
-                names.append(tok.text[1:-1].replace("``", "`"))
-            elif tok.kind in ("ident", "kw"):
-                names.append(tok.text)
-            else:
-                raise ValueError(f"schema {ddl!r}: expected a column name at {tok.text!r}")
-            expect_name = False
-    if not names or depth != 0:
-        raise ValueError(f"schema {ddl!r} is not a DDL column list such as 'id BIGINT, name "
-                         "STRING'")
-    return tuple(names)
+    return tuple(column.name for column in parse_columns(ddl, "schema"))

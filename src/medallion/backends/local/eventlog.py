@@ -179,6 +179,9 @@ class EventLog:
             if decl.spec.layer == "bronze":
                 progress["metrics"]["num_malformed_records"] = table.rows_malformed
                 progress["metrics"]["num_rescued_records"] = table.rows_rescued
+            elif getattr(decl.spec, "malformed_records", ()):
+                # silver rows sent to quarantine as malformed (they are in num_quarantined_rows)
+                progress["metrics"]["num_malformed_records"] = table.rows_malformed
             if table.schema_changes:
                 progress["schema_changes"] = [c.to_json() for c in table.schema_changes]
             extra = [o for o in decl.spec.outputs() if o != decl.name]

@@ -71,8 +71,9 @@ class TableResult:
     """What one table's update did.
 
     ``rows_in`` counts rows read from the source in this run; for a silver table,
-    ``rows_in == rows_written + rows_dropped + duplicates_removed`` exactly, and
-    ``rows_quarantined == rows_dropped`` when it has a quarantine table. For a bronze table,
+    ``rows_in == rows_written + rows_dropped + rows_malformed + duplicates_removed`` exactly,
+    and ``rows_quarantined == rows_dropped + rows_malformed`` when it has a quarantine table
+    (silver's ``rows_malformed``: rows its ``malformed_records`` sent there). For a bronze table,
     ``rows_malformed`` counts records kept with their raw text in the corrupt record column,
     ``rows_rescued`` the other rows with a rescued data value, and ``schema_changes`` lists the
     columns the run added.

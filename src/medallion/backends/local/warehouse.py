@@ -34,6 +34,40 @@ def resolve_warehouse(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
+def check_usable(path: str | os.PathLike[str] | None = None) -> Path:
+    """The warehouse folder, created if missing; :class:`WarehouseError` unless it is usable.
+
+    Checked before Spark starts, so an unusable path is named with the reason instead of
+    surfacing as a raw ``OSError`` (or a Java one) half-way through a run.
+    """
+    from medallion.errors import WarehouseError
+
+    root = resolve_warehouse(path)
+    fix = "give a writable folder with --warehouse DIR or $MEDALLION_WAREHOUSE"
+    blocker = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocker == root:
+        raise WarehouseError(f"warehouse '{root}' is not a folder: it is a file; {fix}")
+    if blocker is not None:
+        raise WarehouseError(
+            f"warehouse '{root}' cannot be created: '{blocker}' is a file, not a folder; {fix}"
+        )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(
+            f"warehouse '{root}' cannot be created: {exc.strerror or exc}; {fix}"
+        ) from None
+    probe = root / f".medallion-write-check-{os.getpid()}"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise WarehouseError(
+            f"warehouse '{root}' is not writable: {exc.strerror or exc}; {fix}"
+        ) from None
+    return root
+
+
 class Warehouse:
     """Paths and catalog registration for one warehouse folder."""
 
