@@ -42,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate sample orders and run the reference pipeline")
     demo.add_argument("--rows", type=int, default=10_000, help="orders to generate (10000)")
     _warehouse_option(demo)
-    demo.add_argument("--full-refresh", action="store_true",
-                      help="reset every table before running")
+    demo.add_argument("--full-refresh-all", "--full-refresh", dest="full_refresh",
+                      action="store_true", help="reset every table before running")
     _progress_option(demo)
 
     run = sub.add_parser("run", help="run a pipeline file")
@@ -52,8 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "tables (e.g. a Databricks pipeline's notebooks)")
     _warehouse_option(run)
     _conf_option(run)
-    run.add_argument("--full-refresh", nargs="*", metavar="TABLE", default=None,
-                     help="reset these tables (all when none is named) before running")
+    _full_refresh_options(run)
     run.add_argument("--optimize", action="store_true",
                      help="run OPTIMIZE on clustered tables after writing them")
     _progress_option(run)
@@ -108,8 +107,60 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _pipeline_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pipeline",
-                        help="pipeline file: Python declaring the tables, or .yaml/.yml/.json")
+    parser.add_argument("pipeline", nargs="+",
+                        help="pipeline file (.yaml/.yml/.json), or Python file(s) declaring the "
+                             "tables (e.g. a Databricks pipeline's notebooks)")
+
+
+# -- run --full-refresh ----------------------------------------------------------------------
+#: Endings of the files `run` takes: a value with one of them is a file, not a table name.
+_FILE_ENDINGS = (".py", ".yaml", ".yml", ".json", ".ipynb", ".sql")
+#: What a bare `--full-refresh` (nothing after it) stores: every table, as before.
+_ALL_TABLES = "*"
+
+
+def _refresh_tables(value: str) -> list[str]:
+    """``--full-refresh`` value: table names, comma-separated; a file is refused by name."""
+    from medallion.pipeline import split_table_names
+
+    names = split_table_names(value)
+    for name in names:
+        if name.lower().endswith(_FILE_ENDINGS) or "/" in name or "\\" in name \
+                or os.path.isfile(name):
+            raise argparse.ArgumentTypeError(
+                f"'{name}' looks like a file, not a table name. Give the pipeline file(s) "
+                "first and the tables after the flag: `medallion run PIPELINE --full-refresh "
+                "TABLE[,TABLE]`, or reset every table with "
+                "`medallion run PIPELINE --full-refresh-all`")
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} names no table: give --full-refresh TABLE[,TABLE] or --full-refresh-all")
+    return names
+
+
+def _full_refresh_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--full-refresh-all", action="store_true",
+        help="reset every table (data and checkpoints) before running")
+    # nargs="?": a bare --full-refresh (nothing after it) still means every table, as it did;
+    # a value is always table names, never the pipeline file.
+    parser.add_argument(
+        "--full-refresh", action="append", nargs="?", const=[_ALL_TABLES],
+        type=_refresh_tables, default=None, metavar="TABLE[,TABLE]",
+        help="reset these tables (comma-separated, repeatable) and the streaming tables "
+             "reading them before running")
+
+
+def _full_refresh_choice(args: argparse.Namespace) -> bool | list[str]:
+    """What ``runner.run(full_refresh=...)`` gets from ``--full-refresh[-all]``."""
+    groups: list[list[str]] = args.full_refresh or []
+    every = args.full_refresh_all or [_ALL_TABLES] in groups
+    names = [name for group in groups if group != [_ALL_TABLES] for name in group]
+    if every and names:
+        raise MedallionError(
+            f"--full-refresh {','.join(names)} resets some tables, --full-refresh-all (or a bare "
+            "--full-refresh) every table: give one of the two")
+    return True if every else (names or False)
 
 
 def _progress_option(parser: argparse.ArgumentParser) -> None:
@@ -152,7 +203,14 @@ def _parse_conf(items: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medallion`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        hint = ""
+        if getattr(args, "full_refresh", None) and args.command == "run":
+            # `--full-refresh a b` used to take several names; now it takes one list
+            hint = (" (--full-refresh takes one comma-separated list: --full-refresh a,b; "
+                    "or repeat it: --full-refresh a --full-refresh b)")
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     try:
         if args.command == "demo":
             return _demo(args)
@@ -271,11 +329,9 @@ def _execute(pipeline: Pipeline, args: argparse.Namespace,
 def _run(args: argparse.Namespace) -> int:
     from medallion.loader import load_pipeline
 
+    refresh = _full_refresh_choice(args)
     pipeline = load_pipeline(args.pipeline, configuration=_parse_conf(args.conf),
                              environment=args.env)
-    refresh: bool | list[str] = (
-        False if args.full_refresh is None else (list(args.full_refresh) or True)
-    )
     if isinstance(refresh, list):
         pipeline.check_table_names(refresh)
     return _execute(pipeline, args, refresh)
