@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from medallion.backends.local.result import RunResult
     from medallion.pipeline import Pipeline
     from medallion.progress import Progress
+    from medallion.report.collect import EventSource
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -338,46 +339,42 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _quality(args: argparse.Namespace) -> int:
-    from medallion.backends.local.session import local_session
-    from medallion.backends.local.warehouse import Warehouse
-    from medallion.eventlog import expectation_metrics
     from medallion.report import check_event_log
+    from medallion.report.collect import all_events
+    from medallion.report.quality import quality_summary
 
-    warehouse = Warehouse(check_event_log(args.warehouse, args.schema))  # before Spark starts
-    if not args.verbose:
-        print("starting Spark...", file=sys.stderr, flush=True)
-    spark = local_session(
-        quiet_startup_log=None if args.verbose else warehouse.log_dir() / "spark.log"
-    )
-    rows = expectation_metrics(
-        warehouse=warehouse.root, schema=args.schema, spark=spark, pipeline=args.pipeline,
-        update_id=None if args.all_updates else "latest",
-    ).collect()
-    if not rows:
-        print("no rules were evaluated in the selected update(s)")
-        return EXIT_OK
-    print(f"{'pipeline':<16} {'update':<10} {'table.rule':<40} {'passed':>10} {'failed':>9} "
-          f"{'pass rate':>9}")
-    for r in rows:
-        print(f"{r.pipeline_name:<16} {r.update_id[:8]:<10} {r.dataset + '.' + r.name:<40} "
-              f"{r.passed_records:>10,} {r.failed_records:>9,} {r.pass_rate:>9.2%}")
+    root = check_event_log(args.warehouse, args.schema)  # before Spark starts
+    summary = quality_summary(all_events(_event_source(args, root)), pipeline=args.pipeline,
+                              all_updates=args.all_updates)
+    for line in summary.text():
+        print(line)
     return EXIT_OK
 
 
-def _report_page(args: argparse.Namespace) -> int:
+def _event_source(args: argparse.Namespace, root: Path) -> EventSource:
+    """The event log's rows: read with delta-rs when installed (no JVM), else with Spark."""
     from medallion.backends.local.session import local_session
     from medallion.backends.local.warehouse import Warehouse
+    from medallion.report.collect import delta_rs_events, spark_events
+
+    fast = delta_rs_events(warehouse=root, schema=args.schema)
+    if fast is not None:
+        return fast
+    if not args.verbose:
+        print("starting Spark...", file=sys.stderr, flush=True)
+    spark = local_session(
+        quiet_startup_log=None if args.verbose else Warehouse(root).log_dir() / "spark.log")
+    return spark_events(warehouse=root, schema=args.schema, spark=spark)
+
+
+def _report_page(args: argparse.Namespace) -> int:
     from medallion.report import ReportError, check_event_log, load_report, write_report
 
     if args.runs < 1:
         raise ReportError(f"--runs {args.runs}: give at least 1 run")
     root = check_event_log(args.warehouse, args.schema)  # before starting Spark
-    if not args.verbose:
-        print("starting Spark...", file=sys.stderr, flush=True)
-    spark = local_session(
-        quiet_startup_log=None if args.verbose else Warehouse(root).log_dir() / "spark.log")
     report = load_report(warehouse=root, schema=args.schema, pipeline=args.pipeline,
-                         runs=args.runs, spark=spark)
+                         runs=args.runs, source=_event_source(args, root))
     path = write_report(report, args.output)
     latest = report.latest
     print(f"wrote {path}: pipeline '{report.pipeline}', {len(report.updates)} update(s), "

@@ -286,3 +286,43 @@ def test_import_report_does_not_import_pyspark() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- medallion quality: the latest update's rules, or why there are none ----------------------
+def test_quality_names_the_last_update_with_rules_after_a_no_op_rerun() -> None:
+    from medallion.report.quality import quality_summary
+
+    header = ("pipeline         update     table.rule                                   passed "
+              "   failed pass rate")
+    # shop's latest update (3) found nothing new: its rules saw no record
+    assert quality_summary(three_updates()).text() == [
+        "pipeline 'other': no rule was evaluated in any of its 1 update(s)",
+        "pipeline 'shop': its latest update 00000003 (started 2024-05-01 15:00:00, COMPLETED) "
+        "evaluated no rule: no new rows reached a table with rules.\n"
+        "  Rules were last evaluated in update 00000002 (started 2024-05-01 14:00:00): "
+        "`medallion quality --pipeline shop --all-updates` shows it and every update",
+    ]
+    assert quality_summary(three_updates(), pipeline="shop", all_updates=True).text() == [
+        header,
+        "shop             00000001   silver.positive                                   3 "
+        "        2    60.00%",
+        "shop             00000001   silver.has_email                                  4 "
+        "        1    80.00%",
+        "shop             00000001   checked.known                                     5 "
+        "        0   100.00%",
+        "shop             00000002   silver.positive                                   1 "
+        "        1    50.00%",
+        "shop             00000002   silver.has_email                                  2 "
+        "        0   100.00%",
+    ]
+    # the latest update with rules is shown alone
+    first_two = [e for e in three_updates() if not e.update_id.startswith("00000003")]
+    assert quality_summary(first_two, pipeline="shop").text()[1:] == [
+        "shop             00000002   silver.positive                                   1 "
+        "        1    50.00%",
+        "shop             00000002   silver.has_email                                  2 "
+        "        0   100.00%",
+    ]
+    with pytest.raises(ReportError, match=r"--pipeline nope: no update of that pipeline in "
+                                          r"the event log; it has: 'other', 'shop'"):
+        quality_summary(three_updates(), pipeline="nope")
