@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="generate sample orders and run the reference pipeline")
-    demo.add_argument("--rows", type=int, default=10_000, help="orders to generate (10000)")
+    demo.add_argument("--rows", type=int, default=10_000, metavar="N",
+                      help="orders to generate (10000)")
     _warehouse_option(demo)
     demo.add_argument("--full-refresh-all", "--full-refresh", dest="full_refresh",
                       action="store_true", help="reset every table before running")
@@ -60,16 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     quality = sub.add_parser("quality", help="data-quality summary from the event log")
     _warehouse_option(quality)
-    quality.add_argument("--schema", default="medallion_db", help="schema of the event log")
-    quality.add_argument("--pipeline", default=None, help="only this pipeline")
+    quality.add_argument("--schema", default="medallion_db", metavar="NAME",
+                         help="schema of the event log (medallion_db)")
+    quality.add_argument("--pipeline", default=None, metavar="NAME", help="only this pipeline")
     quality.add_argument("--all-updates", action="store_true",
                          help="every update, not only the latest of each pipeline")
 
     report = sub.add_parser(
         "report", help="write the data-quality report page (HTML) from the event log")
     _warehouse_option(report)
-    report.add_argument("--schema", default="medallion_db", help="schema of the event log")
-    report.add_argument("--pipeline", default=None,
+    report.add_argument("--schema", default="medallion_db", metavar="NAME",
+                        help="schema of the event log (medallion_db)")
+    report.add_argument("--pipeline", default=None, metavar="NAME",
                         help="the pipeline to report on (default: the one that ran last)")
     report.add_argument("--runs", type=int, default=10, metavar="N",
                         help="how many of its latest updates the page covers (10)")
@@ -442,7 +445,8 @@ def _init_spark_pipeline(args: argparse.Namespace) -> int:
     from medallion.spark_project import init_spark_pipeline
 
     conf = _parse_conf(args.conf)
-    load_pipeline(args.pipeline, configuration=conf).validate()  # refuse a broken pipeline now
+    # refuse a broken pipeline now (--env: a Python file refuses it, naming --conf)
+    load_pipeline(args.pipeline, configuration=conf, environment=args.env).validate()
     project = init_spark_pipeline(args.pipeline, args.dir, name=args.name, configuration=conf,
                                   force=args.force)
     print(f"wrote {project.spec}, {project.conf_dir}/spark-defaults.conf and "
