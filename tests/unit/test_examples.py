@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,12 +57,36 @@ def _load_yaml(path: Path) -> dict[str, object]:
     return data
 
 
+def cli_version_admits(constraint: str) -> Callable[[str], bool]:
+    """A ``databricks_cli_version`` constraint (comparisons joined by commas) as a predicate."""
+    import operator
+    import re
+
+    ops = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
+           "=": operator.eq}
+    parts = [re.fullmatch(r"\s*(>=|<=|>|<|=)\s*(\d+)\.(\d+)\.(\d+)\s*", c)
+             for c in constraint.split(",")]
+    assert all(parts), constraint
+    checks = [(ops[m.group(1)], tuple(int(g) for g in m.groups()[1:])) for m in parts if m]
+
+    def admits(version: str) -> bool:
+        v = tuple(int(x) for x in version.split("."))
+        return all(op(v, bound) for op, bound in checks)
+
+    return admits
+
+
 def test_bundle_structure() -> None:
     import re
 
     bundle_dir = ROOT / "examples/orders"
     bundle = _load_yaml(bundle_dir / "databricks.yml")
-    assert bundle["bundle"] == {"name": "medallion_orders"}
+    assert bundle["bundle"] == {"name": "medallion_orders",
+                                "databricks_cli_version": ">= 0.258.0, < 1.0.0"}
+    # the range admits the first CLI that uploads a pipeline's local wheel dependency, only
+    admits = cli_version_admits(bundle["bundle"]["databricks_cli_version"])  # type: ignore[index]
+    assert [admits(v) for v in ("0.257.0", "0.258.0", "0.272.1", "1.0.0")] == [
+        False, True, True, False]
     resource_files = sorted(p for pattern in bundle["include"]  # type: ignore[attr-defined]
                             for p in bundle_dir.glob(pattern))
     assert [p.name for p in resource_files] == ["orders_pipeline.yml"]
