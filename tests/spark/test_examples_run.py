@@ -32,13 +32,25 @@ def test_orders_example_runs_as_shipped_and_quality_reads_the_log_without_spark(
             "--progress", "plain"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    (tmp_path / "run-1.txt").write_text(out)
-    assert "data quality:" in out
+    # the shipped sample: 300 orders, bad rows included (the demo generator's shares)
+    assert "[medallion] done bronze_orders rows_in=300 written=300 dropped=0 " in out
+    assert "[medallion] done silver_orders rows_in=300 written=272 dropped=20 quarantined=20 " \
+        in out
+    assert "[medallion] done gold_customer_ltv rows_in=272 written=33 " in out
+    assert out.split("data quality:\n")[1].splitlines()[:4] == [
+        "  silver_orders.valid_order_id             drop  passed        291  failed         9  "
+        "pass rate  97.00%",
+        "  silver_orders.valid_amount               drop  passed        289  failed        11  "
+        "pass rate  96.33%",
+        "  silver_orders.valid_status               fail  passed        300  failed         0  "
+        "pass rate 100.00%",
+        "  silver_orders.valid_customer             warn  passed        295  failed         5  "
+        "pass rate  98.33%",
+    ]
     assert "pipeline 'pipeline' succeeded" in out
 
     assert main(args) == 0  # nothing new: a no-op update
     again = capsys.readouterr().out
-    (tmp_path / "run-2.txt").write_text(again)
     assert "[medallion] done bronze_orders rows_in=0 written=0 " in again
     assert re.search(r"\[medallion\] up_to_date silver_orders ", again)
 
@@ -58,7 +70,6 @@ def test_orders_example_runs_as_shipped_and_quality_reads_the_log_without_spark(
     # quality after the no-op rerun names the update that had rules
     assert main(["quality", "--warehouse", str(warehouse)]) == 0
     quality = capsys.readouterr()
-    (tmp_path / "quality.txt").write_text(quality.out)
     assert "starting Spark" not in quality.err
     starts = sorted(fast.read(("create_update",)), key=lambda e: e.timestamp)
     first, second = (e.update_id for e in starts)
@@ -66,7 +77,16 @@ def test_orders_example_runs_as_shipped_and_quality_reads_the_log_without_spark(
     assert f"Rules were last evaluated in update {first[:8]} (started " in quality.out
     assert main(["quality", "--warehouse", str(warehouse), "--all-updates"]) == 0
     all_updates = capsys.readouterr().out
-    (tmp_path / "quality-all.txt").write_text(all_updates)
+    assert all_updates.splitlines()[1:] == [
+        f"pipeline         {first[:8]}   silver_orders.valid_order_id                    291 "
+        "        9    97.00%",
+        f"pipeline         {first[:8]}   silver_orders.valid_amount                      289 "
+        "       11    96.33%",
+        f"pipeline         {first[:8]}   silver_orders.valid_status                      300 "
+        "        0   100.00%",
+        f"pipeline         {first[:8]}   silver_orders.valid_customer                    295 "
+        "        5    98.33%",
+    ]
     # without deltalake: the same answer, from Spark
     monkeypatch.setattr("medallion.report.collect.delta_rs_events", lambda **_: None)
     assert main(["quality", "--warehouse", str(warehouse), "--all-updates"]) == 0
