@@ -97,7 +97,8 @@ class LocalRunner:
         Args:
             pipeline: The declarations to run.
             full_refresh: True to reset every table (data and checkpoints), or the names of the
-                tables to reset. Streaming tables that read a reset table are reset with it.
+                tables to reset (a list, or one string: ``"a,b"``). Streaming tables that read
+                a reset table are reset with it.
             raise_on_failure: Raise the failure (an :class:`medallion.ExpectationFailed` for a
                 fail rule) after the run; when False, inspect ``result.failed``.
 
