@@ -109,6 +109,17 @@ class Pipeline:
         self._declarations: dict[str, Declaration] = {}
         self._tokens: list[Token[Pipeline | None]] = []
         self._on_declare: Callable[[Declaration], None] | None = None
+        #: ``(hook, max consecutive failures or None)`` per ``@dlt.on_event_hook``.
+        self.event_hooks: list[tuple[Callable[[dict[str, Any]], Any], int | None]] = []
+
+    def add_event_hook(self, hook: Callable[[dict[str, Any]], Any], *,
+                       max_failures: int | None = None) -> None:
+        """Call ``hook`` with each event the pipeline's updates record (``on_event_hook``).
+
+        It is disabled for the rest of an update after more than ``max_failures``
+        consecutive exceptions (None: never).
+        """
+        self.event_hooks.append((hook, max_failures))
 
     # -- registry --------------------------------------------------------------------------------
     def declare(self, spec: Definition, *, location: SourceLocation | None = None) -> Declaration:

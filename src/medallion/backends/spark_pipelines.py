@@ -123,7 +123,7 @@ class SparkPipelinesBackend(DeclarativeBackend):
             raise BackendError(f"dataset '{dataset.name}': open-source pipelines have no "
                                "expectations; rules must be enforced in the query")
         warn_clustering(dataset.name, dataset.cluster_by)
-        define = self.api.table if dataset.streaming else self.api.materialized_view
+        define = self.api.materialized_view if dataset.streaming is False else self.api.table
         define(**table_options(dataset.name, dataset.comment, dataset.table_properties,
                                self._partitions.get(dataset.name, ())))(dataset.query)
 

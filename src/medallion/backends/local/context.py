@@ -46,6 +46,8 @@ class RunContext:
     settings: LocalSettings = field(default_factory=LocalSettings)
     results: dict[str, TableResult] = field(default_factory=dict)
     synced: set[str] = field(default_factory=set)
+    #: Whether each ``@dlt.table`` (``QuerySpec.incremental=None``) streams, from its DataFrame.
+    kinds: dict[str, bool] = field(default_factory=dict)
 
     @property
     def schema(self) -> str:
@@ -63,9 +65,12 @@ class RunContext:
 
     def is_incremental(self, table: str) -> bool:
         """Whether a pipeline table is a streaming table (appended to, never rewritten)."""
-        spec = self.graph.producers[table].spec
+        decl = self.graph.producers[table]
+        spec = decl.spec
+        if isinstance(spec, QuerySpec) and spec.incremental is None:
+            return self.query_streams(decl)
         if isinstance(spec, BronzeSpec | QuerySpec):
-            return spec.incremental
+            return bool(spec.incremental)
         if isinstance(spec, SilverSpec):
             return self.silver_incremental(spec)
         if isinstance(spec, StreamingTableSpec):
@@ -73,6 +78,20 @@ class RunContext:
         if isinstance(spec, GoldSpec):
             return spec.incremental and spec.output_mode == "append"
         return False
+
+    def query_streams(self, decl: Declaration) -> bool:
+        """Whether a query function returns a streaming DataFrame (it is called to know).
+
+        As on Databricks, a ``@dlt.table`` is a streaming table when its DataFrame streams.
+        The function only builds a plan; its answer is kept for the run.
+        """
+        if decl.name not in self.kinds:
+            from medallion.context import call_query
+
+            spec: QuerySpec = decl.spec  # type: ignore[assignment]
+            df = call_query(spec.query, self.for_table(decl))
+            self.kinds[decl.name] = bool(getattr(df, "isStreaming", False))
+        return self.kinds[decl.name]
 
     def merged_by_cdc(self, table: str) -> bool:
         """Whether an AUTO CDC flow writes ``table`` (its rows are updated and deleted)."""

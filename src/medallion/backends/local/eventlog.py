@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,9 @@ class EventLog:
     schema: str
     update_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: ``@dlt.on_event_hook`` functions and their failure limits (see :meth:`_call_hooks`).
+    hooks: list[tuple[Callable[[dict[str, Any]], Any], int | None]] = field(default_factory=list)
+    _failures: dict[int, int] = field(default_factory=dict)
 
     def emit(
         self,
@@ -107,6 +111,37 @@ class EventLog:
                 event_type,
             )
         )
+        if self.hooks and event_type != "hook_progress":  # as Databricks: no hook loops
+            self._call_hooks(self.events[-1])
+
+    def _call_hooks(self, row: tuple[Any, ...]) -> None:
+        """Give each enabled hook the event as a dict; a failing hook never fails the update.
+
+        A hook failing more than its ``max_allowable_consecutive_failures`` times in a row is
+        disabled for the rest of the update; each failure is a ``hook_progress`` event.
+        """
+        event = event_dict(row)
+        for index, (hook, limit) in enumerate(self.hooks):
+            failures = self._failures.get(index, 0)
+            if limit is not None and failures > limit:
+                continue
+            try:
+                hook(dict(event))
+            except Exception as exc:
+                failures += 1
+                disabled = limit is not None and failures > limit
+                name = getattr(hook, "__name__", repr(hook))
+                self.emit(
+                    "hook_progress",
+                    f"Event hook '{name}' failed on a {event['event_type']} event "
+                    f"({type(exc).__name__}: {exc})" + ("; it is disabled" if disabled else ""),
+                    {"hook_progress": {"name": name, "status": "DISABLED" if disabled
+                                       else "FAILED", "consecutive_failures": failures}},
+                    level="WARN",
+                )
+            else:
+                failures = 0
+            self._failures[index] = failures
 
     # -- the events of an update ---------------------------------------------------------------
     def update_started(self, full_refresh: set[str], tables: list[str]) -> None:
@@ -244,6 +279,26 @@ class EventLog:
         df = spark.createDataFrame(self.events, EVENT_LOG_SCHEMA)
         append(df, target)
         self.events.clear()
+
+
+def event_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An event-log row as the dict an event hook receives (JSON columns parsed)."""
+    (event_id, (update_id, seq_no), origin, timestamp, message, level, maturity, error,
+     details, event_type) = row
+    origin_names = ("pipeline_id", "pipeline_name", "update_id", "flow_id", "flow_name",
+                    "dataset_name", "table_name", "batch_id")
+    return {
+        "id": event_id,
+        "sequence": {"update_id": update_id, "seq_no": seq_no},
+        "origin": dict(zip(origin_names, origin, strict=True)),
+        "timestamp": timestamp.isoformat() + "Z",
+        "message": message,
+        "level": level,
+        "maturity_level": maturity,
+        "error": None if error is None else json.loads(error),
+        "details": json.loads(details),
+        "event_type": event_type,
+    }
 
 
 def _dataset(decl: Declaration) -> str:

@@ -16,7 +16,7 @@ from medallion.backends.local.result import RunResult, TableResult
 from medallion.backends.local.session import local_session, require_spark
 from medallion.backends.local.settings import LocalSettings
 from medallion.backends.local.warehouse import Warehouse
-from medallion.errors import GraphError
+from medallion.errors import GraphError, MedallionError
 from medallion.graph import Graph
 from medallion.pipeline import Declaration, Pipeline
 from medallion.specs.base import TableSpec
@@ -120,7 +120,7 @@ class LocalRunner:
         result = RunResult(pipeline.name, pipeline.schema, self.warehouse.root, spark=spark)
         self._prepare_catalog(pipeline, graph, refresh)
         events = EventLog(pipeline.name, pipeline_id(pipeline.name, str(self.warehouse.root)),
-                          pipeline.schema)
+                          pipeline.schema, hooks=list(pipeline.event_hooks))
         events.update_started(refresh, [d.name for d in graph.order])
         for decl in graph.order:
             if _is_flow(decl):
@@ -289,7 +289,7 @@ def _streams(spec: object, graph: Graph) -> bool:
     if isinstance(spec, StreamingTableSpec):
         return True  # its flows stream (or apply changes) from their sources
     if isinstance(spec, QuerySpec | GoldSpec):
-        return spec.incremental
+        return spec.incremental is not False  # None: decided when it runs, assume streaming
     if isinstance(spec, SilverSpec):
         if spec.incremental is not None:
             return spec.incremental
@@ -308,7 +308,7 @@ def _is_flow(decl: Declaration) -> bool:
 
 def _flow_type(context: RunContext, decl: Declaration) -> str:
     """``streaming`` or ``batch``, as the event log's ``flow_definition`` says."""
-    from medallion.specs import AutoCdcSnapshotSpec, AutoCdcSpec, GoldSpec
+    from medallion.specs import AutoCdcSnapshotSpec, AutoCdcSpec, GoldSpec, QuerySpec
 
     spec = decl.spec
     if isinstance(spec, AutoCdcSpec):
@@ -319,4 +319,10 @@ def _flow_type(context: RunContext, decl: Declaration) -> str:
         return "batch" if spec.once else "streaming"
     if isinstance(spec, GoldSpec):
         return "streaming" if spec.incremental else "batch"
+    if isinstance(spec, QuerySpec) and spec.incremental is None:
+        try:  # its DataFrame decides; before the first run its inputs may not exist yet
+            streams = context.query_streams(decl)
+        except MedallionError:
+            streams = False
+        return "streaming" if streams else "batch"
     return "streaming" if context.is_incremental(decl.name) else "batch"

@@ -235,7 +235,7 @@ class AutoCdcFlow(CdcTargetFlow):
         from pyspark.sql import functions as F
 
         if self.spec.stored_as_scd_type == 1:
-            keep = F.lit(self.spec.ignore_null_updates)
+            keep = F.lit(bool(self.spec.null_ignoring(self.values)))
             self._merge_scd1_rows(events.withColumn(core.KEEP_NULLS, keep), batch_id,
                                   truncate=False)
         else:
@@ -247,11 +247,11 @@ class AutoCdcFlow(CdcTargetFlow):
         spec = self.spec
         keys, values, tracked = spec.keys, self.values, self.tracked
         untracked = tuple(v for v in values if v not in tracked)
-        ignore = spec.ignore_null_updates
+        ignored = spec.null_ignoring(values)
 
         def new(v: str, current: str) -> str:
             q = core.quote(v)
-            return f"coalesce(s.{q}, {current}.{q})" if ignore else f"s.{q}"
+            return f"coalesce(s.{q}, {current}.{q})" if v in ignored else f"s.{q}"
 
         # New versions: upserts of keys without a current version, or changing a tracked
         # column (a NULL keeps the current value when ignore_null_updates).
@@ -293,10 +293,11 @@ class AutoCdcFlow(CdcTargetFlow):
         spec = self.spec
         s = {c: f"s.{core.quote(c)}" for c in (*spec.keys, *self.values)}
         updates: dict[str, str | Column] = {}
+        ignored = spec.null_ignoring(self.values)
         for v in self.values:
             q = core.quote(v)
             updates[q] = (f"CASE WHEN s.{core.KEEP_NULLS} THEN coalesce(s.{q}, t.{q}) ELSE s.{q} "
-                          "END") if spec.ignore_null_updates else f"s.{q}"
+                          "END") if v in ignored else f"s.{q}"
         inserts: dict[str, str | Column] = {core.quote(c): v for c, v in s.items()}
         with merge.cached(rows) as (source, count):
             if not count and not truncate:

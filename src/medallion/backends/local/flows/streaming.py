@@ -118,25 +118,8 @@ class AppendFlow(Flow):
 
     def _aligned(self, df: DataFrame) -> DataFrame:
         """The rows in the declared schema's columns, when the table declares one."""
-        if self.spec_of_target.schema_ is None:
-            return df
-        from pyspark.sql import functions as F
-
-        declared = declared_schema(self.spec_of_target.schema_)
-        names = set(declared.fieldNames())
-        extra = [c for c in df.columns if c not in names]
-        if extra:
-            raise TableRunError(
-                self.spec.target,
-                f"append flow '{self.decl.name}' writes column '{extra[0]}', which the table's "
-                f"schema does not declare ({', '.join(declared.fieldNames())}); add it to the "
-                "schema or drop it in the flow",
-            )
-        have = set(df.columns)
-        return df.select(*[
-            F.col(f"`{f.name}`") if f.name in have else F.lit(None).cast(f.dataType).alias(f.name)
-            for f in declared.fields
-        ])
+        return aligned(df, self.spec_of_target.schema_, self.spec.target,
+                       f"append flow '{self.decl.name}'")
 
     @property
     def spec_of_target(self) -> StreamingTableSpec:
@@ -158,6 +141,32 @@ class AppendFlow(Flow):
     def _stream(self, df: DataFrame) -> None:
         run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
                           handler=self._append)
+
+
+def aligned(df: DataFrame, ddl: str | None, table: str, writer: str) -> DataFrame:
+    """``df`` in the columns of the table's declared schema ``ddl`` (unchanged without one).
+
+    A column the schema does not declare fails the update; declared columns ``df`` lacks are
+    NULL.
+    """
+    if ddl is None:
+        return df
+    from pyspark.sql import functions as F
+
+    declared = declared_schema(ddl)
+    names = set(declared.fieldNames())
+    extra = [c for c in df.columns if c not in names]
+    if extra:
+        raise TableRunError(
+            table,
+            f"{writer} writes column '{extra[0]}', which the table's schema does not declare "
+            f"({', '.join(declared.fieldNames())}); add it to the schema or drop it in the query",
+        )
+    have = set(df.columns)
+    return df.select(*[
+        F.col(f"`{f.name}`") if f.name in have else F.lit(None).cast(f.dataType).alias(f.name)
+        for f in declared.fields
+    ])
 
 
 def nullable(schema: StructType) -> StructType:
