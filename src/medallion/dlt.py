@@ -40,7 +40,7 @@ from medallion import context
 from medallion import declare as medallion_api
 from medallion.declare import table as _declare_table
 from medallion.errors import SpecError
-from medallion.pipeline import current_pipeline
+from medallion.pipeline import caller_location, current_pipeline
 from medallion.specs.errors import build_spec
 from medallion.specs.rules import Rule, RuleAction
 
@@ -58,6 +58,7 @@ __all__ = [
     "apply_changes_from_snapshot",
     "create_auto_cdc_flow",
     "create_auto_cdc_from_snapshot_flow",
+    "create_sink",
     "create_streaming_live_table",
     "create_streaming_table",
     "create_table",
@@ -317,6 +318,20 @@ def create_auto_cdc_from_snapshot_flow(
         target, source, keys, stored_as_scd_type=stored_as_scd_type,
         track_history_column_list=track_history_column_list,
         track_history_except_column_list=track_history_except_column_list, once=once)
+
+
+def create_sink(name: str, format: str, options: dict[str, str] | None = None) -> None:
+    """``dlt.create_sink``: a sink outside the pipeline that ``@dlt.append_flow`` writes.
+
+    Locally a Delta sink is written (``options={"path": ...}`` or ``{"tableName":
+    "schema.table"}``, a table of the local warehouse); a full refresh does not clear it. Other
+    formats (``kafka``) are carried to Databricks and refused when the pipeline runs locally.
+    """
+    from medallion.specs import SinkSpec
+
+    spec = build_spec(SinkSpec, {"name": name, "format": format,
+                                 "options": dict(options or {})}, what=f"sink '{name}'")
+    current_pipeline().declare(spec, location=caller_location())
 
 
 # -- event hooks --------------------------------------------------------------------------------

@@ -29,9 +29,10 @@ DLT_SNAPSHOTS = ("databricks-dlt-0.3.0.json",)
 #: Open-source ``pyspark.pipelines`` signatures, for Spark lines that lack the module (3.5).
 PIPELINES_SNAPSHOT = HERE / "pyspark-pipelines-4.2.0.json"
 DP_DATASET_FUNCTIONS = ("table", "materialized_view", "temporary_view",
-                        "create_streaming_table", "append_flow", "create_auto_cdc_flow")
+                        "create_streaming_table", "append_flow", "create_auto_cdc_flow",
+                        "create_sink")
 #: Functions that register at once (no decorated query function).
-DP_CALLS = ("create_streaming_table", "create_auto_cdc_flow")
+DP_CALLS = ("create_streaming_table", "create_auto_cdc_flow", "create_sink")
 #: Databricks' ``dp`` functions take more than open source's (expectations, ``once``, SCD2...):
 #: those extra parameters are the legacy ``dlt`` function's (Databricks renamed the functions,
 #: and ``apply_changes``' ``flow_name`` to ``name``). A ``dp`` call binds to open source's

@@ -44,6 +44,7 @@ from medallion.specs import (
     GoldSpec,
     QuerySpec,
     SilverSpec,
+    SinkSpec,
     StreamingTableSpec,
 )
 from medallion.specs.bronze import TEXT_FORMATS
@@ -152,6 +153,7 @@ class DatabricksBackend(DeclarativeBackend):
         AppendFlowSpec: "append_flow",
         AutoCdcSpec: "auto_cdc",
         AutoCdcSnapshotSpec: "auto_cdc_snapshot",
+        SinkSpec: "sink",
     }
 
     def __init__(
@@ -294,6 +296,13 @@ class DatabricksBackend(DeclarativeBackend):
             if rules:
                 options[decorator] = rules
         self.api.create_streaming_table(**options)
+        self.streaming[spec.name] = True
+        return []
+
+    def sink(self, decl: Declaration) -> list[Dataset]:
+        """``create_sink``: the append flows writing it name it as their target."""
+        spec: SinkSpec = decl.spec  # type: ignore[assignment]
+        self.api.create_sink(name=spec.name, format=spec.format, options=dict(spec.options))
         self.streaming[spec.name] = True
         return []
 

@@ -53,6 +53,45 @@ class StreamingTableSpec(TableSpec):
         return None if self.schema_ is None else ddl_column_names(self.schema_)
 
 
+class SinkSpec(StreamingTableSpec):
+    """A sink that append flows write to, outside the pipeline's tables (``create_sink``).
+
+    As on Databricks, only append flows write a sink, no expectations apply, nothing in the
+    pipeline reads it, and a full refresh does not clear it (the flows' rows are appended
+    again). The local runner writes Delta sinks; other formats (Kafka, Event Hubs) only run on
+    Databricks.
+
+    Attributes:
+        format: The sink's format: ``delta`` (``kafka`` on Databricks only).
+        options: The sink's options: for Delta, ``path`` (a folder) or ``tableName``
+            (``schema.table``; locally a table of the warehouse).
+    """
+
+    layer: ClassVar[str] = "sink"
+
+    kind: Literal["sink"] = "sink"  # type: ignore[assignment]
+    format: str
+    options: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sink(self) -> SinkSpec:
+        if self.rules:
+            raise ValueError(f"sink {self.name!r}: expectations do not apply to sinks")
+        if self.format.lower() == "delta":
+            given = [k for k in ("path", "tableName") if k in self.options]
+            if len(given) != 1:
+                raise ValueError(
+                    f"Delta sink {self.name!r} needs options={{'path': '/folder'}} or "
+                    f"options={{'tableName': 'schema.table'}} (exactly one), not "
+                    f"{sorted(self.options)}")
+            if given == ["tableName"]:
+                check_reference(self.options["tableName"], "sink tableName")
+        return self
+
+    def label(self) -> str:  # noqa: D102
+        return f"sink '{self.name}'"
+
+
 class FlowSpec(Definition):
     """What every flow shares: its name, the streaming table it writes, and ``once``.
 

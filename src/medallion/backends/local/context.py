@@ -22,6 +22,7 @@ from medallion.specs import (
     GoldSpec,
     QuerySpec,
     SilverSpec,
+    SinkSpec,
     StreamingTableSpec,
     TableSpec,
 )
@@ -55,8 +56,20 @@ class RunContext:
         return self.pipeline.schema
 
     def path(self, table: str) -> Path:
-        """Folder of a pipeline table."""
+        """Folder of a pipeline table (a Delta sink's: its ``path`` or ``tableName``)."""
+        producer = self.graph.producers.get(table)
+        if producer is not None and isinstance(producer.spec, SinkSpec):
+            return self.sink_target(producer.spec).path
         return self.warehouse.table_path(self.schema, table)
+
+    def sink_target(self, spec: SinkSpec) -> Target:
+        """Where a Delta sink's rows go: its ``path``, or its ``tableName`` in the warehouse."""
+        if "path" in spec.options:
+            return Target(self.schema, spec.name, Path(spec.options["path"].removeprefix("file:")))
+        schema, _, name = spec.options["tableName"].rpartition(".")
+        schema = schema.rpartition(".")[2] or self.schema  # a catalog has no local meaning
+        self.warehouse.ensure_schema(self.spark, schema)
+        return Target(schema, name, self.warehouse.table_path(schema, name))
 
     def target(self, name: str, **settings: object) -> Target:
         """The write target for table ``name`` with creation settings."""

@@ -20,7 +20,7 @@ from medallion.errors import GraphError, MedallionError
 from medallion.graph import Graph
 from medallion.pipeline import Declaration, Pipeline
 from medallion.specs.base import TableSpec
-from medallion.specs.flows import FlowSpec, StreamingTableSpec
+from medallion.specs.flows import FlowSpec, SinkSpec, StreamingTableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -158,6 +158,10 @@ class LocalRunner:
             if self.warehouse.exists(pipeline.schema, self._event_log):
                 self.warehouse.register(spark, pipeline.schema, self._event_log)
         for decl, output in outputs:
+            if isinstance(decl.spec, SinkSpec):  # outside the pipeline: a refresh keeps its rows
+                if decl.key in refresh:
+                    self.warehouse.reset(pipeline.schema, output, data=False)
+                continue
             # The session catalog may still point at another warehouse (an earlier run in this
             # process): always re-register from what is on disk here.
             self.warehouse.unregister(spark, pipeline.schema, output)

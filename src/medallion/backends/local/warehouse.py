@@ -106,10 +106,11 @@ class Warehouse:
         """
         return latest_version(self.table_path(schema, table)) is not None
 
-    def reset(self, schema: str, table: str) -> None:
-        """Delete a table's data, checkpoint and state (a full refresh)."""
-        for folder in (self.table_path(schema, table), self.checkpoint(schema, table),
-                       self.schema_state(schema, table), self.aggregate_state(schema, table)):
+    def reset(self, schema: str, table: str, *, data: bool = True) -> None:
+        """Delete a table's data, checkpoint and state (a full refresh; a sink keeps its data)."""
+        folders = [self.checkpoint(schema, table), self.schema_state(schema, table),
+                   self.aggregate_state(schema, table)]
+        for folder in [self.table_path(schema, table)] * data + folders:
             if folder.exists():
                 shutil.rmtree(folder)
         self.state_file(schema, table).unlink(missing_ok=True)

@@ -15,7 +15,7 @@ from medallion.backends.local.result import TableResult
 from medallion.backends.local.warehouse import write_json_atomic
 from medallion.graph import is_external
 from medallion.pipeline import Declaration
-from medallion.specs.flows import FlowSpec
+from medallion.specs.flows import FlowSpec, SinkSpec
 
 if TYPE_CHECKING:
     from medallion.specs.base import Definition
@@ -51,7 +51,10 @@ class Flow:
     def target(self) -> Target:
         """Where the table's rows go (for a flow: its target, with the target's settings)."""
         table = self.table_name
-        return Target.of(self.run.table_spec(table), self.run.schema, self.run.path(table),
+        spec = self.run.table_spec(table)
+        if isinstance(spec, SinkSpec):
+            return self.run.sink_target(spec)
+        return Target.of(spec, self.run.schema, self.run.path(table),
                          owner=self.run.pipeline.name)
 
     @property

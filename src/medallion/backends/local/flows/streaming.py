@@ -17,7 +17,7 @@ from medallion.backends.local.streaming import run_available_now
 from medallion.context import call_query
 from medallion.core.rules import RuleSet
 from medallion.errors import TableRunError
-from medallion.specs.flows import AppendFlowSpec, StreamingTableSpec
+from medallion.specs.flows import AppendFlowSpec, SinkSpec, StreamingTableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -50,6 +50,25 @@ class StreamingTableFlow(Flow):
             r.status = "up_to_date"
         names = ", ".join(f"'{f.name}'" for f in flows)
         r.detail = f"written by flow{'s' if len(flows) > 1 else ''} {names}"
+
+
+class SinkFlow(StreamingTableFlow):
+    """The node of a :class:`SinkSpec`: a Delta sink runs locally, other formats are refused."""
+
+    spec_type = SinkSpec  # type: ignore[assignment]
+    spec: SinkSpec
+
+    def process(self) -> None:
+        """Sum up what the append flows wrote into the sink."""
+        if self.spec.format.lower() != "delta":
+            raise TableRunError(
+                self.decl.name,
+                f"sink format '{self.spec.format}' cannot run locally: the local runner writes "
+                "Delta sinks only (format='delta' with options path= or tableName=); run "
+                "this pipeline on Databricks for a Kafka or Event Hubs sink",
+            )
+        super().process()
+        self.result.detail += f" (a Delta sink at {self.target.path})"
 
 
 class AppendFlow(Flow):
