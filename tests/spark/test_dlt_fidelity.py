@@ -106,3 +106,35 @@ def test_dlt_semantics_as_on_databricks(tmp_path: Path, run_pipeline: Any,
     second = run_pipeline(declare(raw))
     # A streaming table (the helper's stream decides): only the new row is appended.
     assert (second["copied"].rows_written, second.read("copied").count()) == (1, 3)
+
+
+NOTEBOOK = '''
+import medallion
+import medallion.dlt as dlt
+from pyspark.sql.functions import col, expr
+
+medallion.bronze_autoloader(name="users", path="/raw",
+                            schema="userId BIGINT, seq BIGINT, op STRING")
+dlt.create_streaming_table("target")
+dlt.create_auto_cdc_flow(target="target", source="users", keys=[col("userId")],
+                         sequence_by=col("seq"), apply_as_deletes=expr("op = 'DELETE'"),
+                         except_column_list=["op"])
+'''
+
+
+@pytest.mark.slow
+def test_column_arguments_load_without_a_session_started_first(tmp_path: Path) -> None:
+    """Loading starts the session the notebook's col() needs (before: an empty AssertionError)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "cdc.py").write_text(NOTEBOOK)
+    code = ("from medallion.loader import load_pipeline; "
+            f"s = load_pipeline({str(tmp_path / 'cdc.py')!r}).flow('target').spec; "
+            "print(s.keys, s.sequence_by, s.apply_as_deletes)")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": str(root / "src")},
+                          check=False)
+    assert (done.returncode, done.stdout) == (0, "('userId',) seq op = 'DELETE'\n"), done.stderr
