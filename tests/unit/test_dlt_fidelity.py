@@ -379,3 +379,44 @@ def test_the_contract_covers_the_documented_keywords() -> None:
     assert {"private", "cluster_by_auto", "once", "columns_to_update",
             "ignore_null_updates_column_list", "ignore_null_updates_except_column_list",
             "partition_cols", "schema"} <= covered
+
+
+class RecordingReader:
+    """``spark.readStream`` of a fake session: records format and options, loads nothing."""
+
+    def __init__(self) -> None:
+        self.format_: str | None = None
+        self.options_: dict[str, str] = {}
+
+    def format(self, source: str) -> RecordingReader:
+        self.format_ = source
+        return self
+
+    def options(self, **options: str) -> RecordingReader:
+        self.options_.update(options)
+        return self
+
+    def schema(self, schema: str) -> RecordingReader:
+        return self
+
+    def load(self, path: str) -> Any:
+        raise LookupError("recorded")
+
+
+def test_auto_loader_gets_the_documented_rescued_data_column_key(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the bronze query gave cloudFiles.rescuedDataColumn, which Databricks ignores."""
+    from medallion.backends import databricks
+
+    reader = RecordingReader()
+    monkeypatch.setattr(databricks, "active_session",
+                        lambda: type("Spark", (), {"readStream": reader})())
+    pipeline, api = backend("dp")
+    with pipeline:
+        medallion.bronze_autoloader(name="raw", path="/raw", schema="id BIGINT",
+                                    rescued_data_column="_rescue")
+    with pytest.raises(LookupError, match="recorded"):
+        api.functions["raw"]()
+    assert reader.format_ == "cloudFiles"
+    assert reader.options_["rescuedDataColumn"] == "_rescue"
+    assert not [k for k in reader.options_ if k.lower() == "cloudfiles.rescueddatacolumn"]
