@@ -214,10 +214,12 @@ _HELPER_DEPTH = 8
 
 
 def _helpers(func: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
-    """The plain Python functions ``func`` can call by name (its globals and closure)."""
+    """The user's functions ``func`` calls by name: its closure's, and its own module's."""
     try:
         found = inspect.getclosurevars(func)
     except (TypeError, ValueError):
         return {}
-    return {name: value for name, value in {**found.globals, **found.nonlocals}.items()
+    module = getattr(func, "__module__", None)
+    local = {n: v for n, v in found.globals.items() if getattr(v, "__module__", 0) == module}
+    return {name: value for name, value in {**local, **found.nonlocals}.items()
             if inspect.isfunction(value)}

@@ -420,3 +420,19 @@ def test_auto_loader_gets_the_documented_rescued_data_column_key(
     assert reader.format_ == "cloudFiles"
     assert reader.options_["rescuedDataColumn"] == "_rescue"
     assert not [k for k in reader.options_ if k.lower() == "cloudfiles.rescueddatacolumn"]
+
+
+def _orders_stream() -> Any:
+    return dlt.read_stream("orders")
+
+
+def test_reads_inside_helper_functions_are_inputs() -> None:
+    from medallion.context import discover_reads
+
+    def nested() -> Any:
+        return _orders_stream().join(dlt.read("customers"), "id")
+
+    def top() -> Any:
+        return nested()
+
+    assert set(discover_reads(top) or ()) == {"orders", "customers"}
