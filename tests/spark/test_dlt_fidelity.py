@@ -5,7 +5,8 @@
 - Auto Loader's documented ``rescuedDataColumn`` option in notebook code;
 - ``ignore_null_updates_column_list`` / ``_except_column_list`` and ``Column`` arguments in
   AUTO CDC (SCD1 and SCD2);
-- ``on_event_hook`` receives every event of the update.
+- ``on_event_hook`` receives every event of the update;
+- a Delta sink written by an append flow keeps its rows through a full refresh.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def declare(raw: Path) -> medallion.Pipeline:
             except_column_list=["op", "seq"], stored_as_scd_type=2,
             ignore_null_updates_except_column_list=["city"])
 
+        dlt.create_sink("exported", "delta", {"path": str(raw.parent / "sink")})
+
+        @dlt.append_flow(target="exported")
+        def export() -> Any:
+            return dlt.read_stream("copied")
+
         @dlt.on_event_hook(max_allowable_consecutive_failures=0)
         def collect(event: dict[str, Any]) -> None:
             SEEN.append(event)
@@ -106,6 +113,15 @@ def test_dlt_semantics_as_on_databricks(tmp_path: Path, run_pipeline: Any,
     second = run_pipeline(declare(raw))
     # A streaming table (the helper's stream decides): only the new row is appended.
     assert (second["copied"].rows_written, second.read("copied").count()) == (1, 3)
+
+    def sink_rows() -> list[Any]:
+        folder = (tmp_path / "sink").as_uri()
+        return sorted(r.id or 0 for r in medallion_spark.read.format("delta").load(folder)
+                      .collect())
+
+    assert sink_rows() == [0, 1, 3]
+    run_pipeline(declare(raw), full_refresh=True)  # a sink keeps its rows: they come again
+    assert sink_rows() == [0, 0, 1, 1, 3, 3]
 
 
 NOTEBOOK = '''
