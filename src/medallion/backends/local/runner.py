@@ -261,9 +261,8 @@ class LocalRunner:
                         properties={"delta.checkpointInterval": "100"})
         events.write(self.spark, target)
 
-    @staticmethod
     def _refresh_set(
-        pipeline: Pipeline, graph: Graph, full_refresh: bool | Iterable[str]
+        self, pipeline: Pipeline, graph: Graph, full_refresh: bool | Iterable[str]
     ) -> set[str]:
         """Declarations to reset: the chosen ones plus streaming tables reading them."""
         if full_refresh is True:
@@ -278,22 +277,34 @@ class LocalRunner:
         while changed:
             changed = False
             for decl in graph.order:
-                if decl.key in chosen or not _streams(decl.spec, graph):
+                if decl.key in chosen or not self._streams(pipeline, decl):
                     continue
                 if any(graph.producer_name(t) in chosen for t in graph.upstream[decl.key]):
                     chosen.add(decl.key)
                     changed = True
         return chosen
 
+    def _streams(self, pipeline: Pipeline, decl: Declaration) -> bool:
+        """Whether a declaration reads its inputs as streams (conservatively, for full refresh).
 
-def _streams(spec: object, graph: Graph) -> bool:
+        A ``@dlt.table``'s kind is its DataFrame's: it streamed if it has a checkpoint.
+        """
+        from medallion.specs import QuerySpec
+
+        spec = decl.spec
+        if isinstance(spec, QuerySpec) and spec.incremental is None:
+            return self.warehouse.checkpoint(pipeline.schema, decl.name).exists()
+        return _streams(spec)
+
+
+def _streams(spec: object) -> bool:
     """Whether a spec reads its inputs as streams (conservatively, for full refresh)."""
     from medallion.specs import GoldSpec, QuerySpec, SilverSpec
 
     if isinstance(spec, StreamingTableSpec):
         return True  # its flows stream (or apply changes) from their sources
     if isinstance(spec, QuerySpec | GoldSpec):
-        return spec.incremental is not False  # None: decided when it runs, assume streaming
+        return bool(spec.incremental)
     if isinstance(spec, SilverSpec):
         if spec.incremental is not None:
             return spec.incremental

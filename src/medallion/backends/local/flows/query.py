@@ -62,7 +62,8 @@ class QueryFlow(Flow):
                 self.decl.name, f"it is declared as {wanted} table but its query function "
                 f"returned a {'streaming' if df.isStreaming else 'batch'} DataFrame; {fix}",
             )
-        return aligned(df, self.spec.schema_, self.decl.name, "its query function")
+        return aligned(df, self.spec.schema_, self.decl.name, "its query function",
+                       "the query")
 
     def _write(self, evaluated: Evaluated, mode: str, batch_id: int | None) -> None:
         target = self.target

@@ -138,7 +138,7 @@ class AppendFlow(Flow):
     def _aligned(self, df: DataFrame) -> DataFrame:
         """The rows in the declared schema's columns, when the table declares one."""
         return aligned(df, self.spec_of_target.schema_, self.spec.target,
-                       f"append flow '{self.decl.name}'")
+                       f"append flow '{self.decl.name}'", "the flow")
 
     @property
     def spec_of_target(self) -> StreamingTableSpec:
@@ -162,7 +162,7 @@ class AppendFlow(Flow):
                           handler=self._append)
 
 
-def aligned(df: DataFrame, ddl: str | None, table: str, writer: str) -> DataFrame:
+def aligned(df: DataFrame, ddl: str | None, table: str, writer: str, where: str) -> DataFrame:
     """``df`` in the columns of the table's declared schema ``ddl`` (unchanged without one).
 
     A column the schema does not declare fails the update; declared columns ``df`` lacks are
@@ -179,7 +179,7 @@ def aligned(df: DataFrame, ddl: str | None, table: str, writer: str) -> DataFram
         raise TableRunError(
             table,
             f"{writer} writes column '{extra[0]}', which the table's schema does not declare "
-            f"({', '.join(declared.fieldNames())}); add it to the schema or drop it in the query",
+            f"({', '.join(declared.fieldNames())}); add it to the schema or drop it in {where}",
         )
     have = set(df.columns)
     return df.select(*[
