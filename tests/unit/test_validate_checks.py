@@ -98,9 +98,9 @@ def test_an_unquoted_type_with_a_comma_in_a_flow_mapping_says_to_quote_it(
          "field 'source' must be a text; got null"),
         ({"sorce": "b"},  # extra_forbidden
          "unknown field 'sorce'. Did you mean 'source'? Allowed fields: casts, change_data_feed, "
-         "cluster_by, comment, dedup_keys, dedup_order_by, derived, incremental, joins, "
-         "malformed_records, name, partition_cols, quarantine, renames, rules, select, source, "
-         "table_properties"),
+         "cluster_by, cluster_by_auto, comment, dedup_keys, dedup_order_by, derived, "
+         "incremental, joins, malformed_records, name, partition_cols, private, quarantine, "
+         "renames, rules, select, source, table_properties"),
     ],
 )
 def test_shape_errors_are_phrased_in_the_files_terms(fields: dict[str, object],
