@@ -89,6 +89,23 @@ def test_refresh_command_replaces_the_runs_own_full_refresh(
     assert checkpoint.SPARK_FOLDERS == ("offsets", "commits", "sources", "state")
 
 
+def test_spark_refusing_a_checkpoint_becomes_the_full_refresh_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["medallion", "run", "p.yaml"])
+    spark_error = RuntimeError(
+        "[STREAM_FAILED] Query [id = 1] terminated with exception: "
+        "[STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY] The checkpoint location x/offsets should "
+        "be empty on batch 0\n\tat org.apache.spark.sql.execution.streaming.MicroBatchExecution")
+    refused = checkpoint.spark_refusal(spark_error, "silver_orders", tmp_path)
+    assert str(refused) == (
+        f"Table 'silver_orders' failed: its streaming checkpoint {tmp_path} was refused by "
+        "Spark (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY); medallion cannot repair this "
+        "without risking rows lost or written twice. Rebuild the table from its sources with "
+        "a full refresh: medallion run p.yaml --full-refresh silver_orders")
+    assert checkpoint.spark_refusal(ValueError("[DIVIDE_BY_ZERO]"), "t", tmp_path) is None
+
+
 def test_fault_entries_are_parsed_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(faults.ENV, "silver_orders:first-batch, event_log:event-log,bad,x:nowhere")
     assert faults.armed() == {("silver_orders", "first-batch"), ("event_log", "event-log")}

@@ -107,6 +107,20 @@ def _check_logs(checkpoint: Path, table: str) -> None:
                                   f"has a damaged file {folder}/{batch} (incomplete or empty)")
 
 
+#: Spark's errors about a checkpoint it cannot use (a state this module did not foresee).
+SPARK_CHECKPOINT_ERRORS = ("STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY", "CANNOT_LOAD_STATE_STORE",
+                           "INVALID_LOG_VERSION", "Log file was malformed")
+
+
+def spark_refusal(exc: BaseException, table: str, checkpoint: Path) -> CheckpointError | None:
+    """A :class:`CheckpointError` for Spark refusing the checkpoint, None for other errors."""
+    text = str(exc)
+    marker = next((m for m in SPARK_CHECKPOINT_ERRORS if m in text), None)
+    if marker is None:
+        return None
+    return CheckpointError(table, checkpoint, f"was refused by Spark ({marker})")
+
+
 def refresh_command(table: str) -> str:
     """The command that rebuilds ``table``: the CLI run that failed, with ``--full-refresh``."""
     argv = list(sys.argv)

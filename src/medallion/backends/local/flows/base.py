@@ -108,12 +108,19 @@ class Flow:
         """Run every available micro-batch of ``df`` through ``handler``; return how many ran.
 
         First the checkpoint is repaired if a killed run left it unstartable (reported in the
-        table's result and the event log).
+        table's result and the event log); a checkpoint Spark still refuses fails the table
+        with the full refresh that rebuilds it, not with Spark's error.
         """
         self.result.repairs += checkpoints.repair(self.checkpoint, self.table_name)
         names = tuple(dict.fromkeys((self.table_name, self.decl.name)))
-        return run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
-                                 handler=handler, names=names)
+        try:
+            return run_available_now(df, checkpoint=self.checkpoint,
+                                     query_name=self.query_name, handler=handler, names=names)
+        except Exception as exc:
+            refused = checkpoints.spark_refusal(exc, self.table_name, self.checkpoint)
+            if refused is None:
+                raise
+            raise refused from exc
 
     def execute(self) -> TableResult:
         """Run the flow, timing it; the subclass's :meth:`process` does the work."""
