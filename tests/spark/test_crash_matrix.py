@@ -12,7 +12,8 @@ late, out-of-order and deleting events).
 Coverage, within CI's budget (each killed run is a new JVM, the slow part): every point is hit,
 and every kind of streaming work is killed at least once, spread over the points. A test kills
 its tables one after another, each killed run also being the recovery of the previous kill
-(a chain); the final plain rerun runs in the test's own session:
+(a chain); the final plain rerun runs in the test's own session, and the tables are compared
+after the last phase the test kills in:
 
 ============  ===============================================  ===========================
 point         killed in (phase)                                what must hold
@@ -20,7 +21,7 @@ point         killed in (phase)                                what must hold
 first-batch   silver_events (A, the reported case), SCD2 (A)   fresh checkpoints restart
 later-batch   bronze_events (A, 2nd file), gold_windows (B)    replayed batch, open windows
 after-commit  append flow (A), SCD1 (B)                        Delta skips the replay
-event-log     event_log (B)                                    tables done, log not written
+event-log     event_log (A)                                    tables done, log not written
 ============  ===============================================  ===========================
 
 A kill between a batch's write and its checkpoint commit is the case idempotent writes exist
@@ -62,8 +63,10 @@ MATRIX = {
     "first-batch": [("A", "silver_events"), ("A", "customers_scd2")],
     "later-batch": [("A", "bronze_events"), ("B", "gold_windows")],
     "after-commit": [("A", "events_flow"), ("B", "customers_scd1")],
-    "event-log": [("B", "event_log")],
+    "event-log": [("A", "event_log")],
 }
+#: Columns that differ between any two runs (when a row was quarantined).
+VOLATILE = ("_quarantined_at",)
 
 
 def add_files(raw: Path, phase: str) -> None:
@@ -125,7 +128,8 @@ def test_killed_at_each_point_then_rerun_equals_never_killed(
     point: str, tmp_path: Path, medallion_spark: Any, never_killed: dict[str, dict[str, Any]]
 ) -> None:
     raw, warehouse, log = tmp_path / "raw", tmp_path / "warehouse", tmp_path / "child.log"
-    for phase in PHASES:
+    last = max(p for p, _ in MATRIX[point])
+    for phase in [p for p in PHASES if p <= last]:
         add_files(raw, phase)
         kills = [name for p, name in MATRIX[point] if p == phase]
         for name in kills:
@@ -134,8 +138,8 @@ def test_killed_at_each_point_then_rerun_equals_never_killed(
         result = run_in_session(medallion_spark, raw, warehouse)
         assert result.ok
         for name, df in tables(medallion_spark, warehouse).items():
-            assert_df_equality(df, never_killed[phase][name], ignore_row_order=True,
-                               ignore_nullable=True, ignore_column_order=False)
+            assert_df_equality(df.drop(*VOLATILE), never_killed[phase][name].drop(*VOLATILE),
+                               ignore_row_order=True, ignore_nullable=True)
         # the event log stays readable: this run's update is in it, complete
         updates = medallion_spark.read.format("delta").load(
             (warehouse / "medallion_db" / "event_log").as_uri()).where(
