@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from medallion.backends.local import faults
 from medallion.backends.local.delta import Target, append
 
 if TYPE_CHECKING:
@@ -234,9 +235,13 @@ class EventLog:
             }
         elif table.status == "skipped":
             level = "WARN"
+        if table.repairs:
+            progress["checkpoint_repairs"] = list(table.repairs)
         message = f"Flow '{decl.name}' has {status}."
         if table.detail:
             message += f" {table.detail}."
+        for repair in table.repairs:
+            message += f" Before starting, medallion {repair}."
         if table.refresh is not None:
             self.planning(decl, table)
         self.emit("flow_progress", message, {"flow_progress": progress}, level=level,
@@ -277,6 +282,7 @@ class EventLog:
         if not self.events:
             return
         df = spark.createDataFrame(self.events, EVENT_LOG_SCHEMA)
+        faults.reach("event-log", target.name)
         append(df, target)
         self.events.clear()
 

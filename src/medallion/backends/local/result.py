@@ -86,6 +86,8 @@ class TableResult:
     materialized view was brought up to date, ``refresh_reason`` why (for a full recompute or a
     recompute of changed groups).
     ``optimized`` is True when the runner ran ``OPTIMIZE`` on the table after writing it.
+    ``repairs`` says what the runner repaired before streaming (what a killed run left in the
+    table's checkpoint).
     """
 
     name: str
@@ -110,6 +112,7 @@ class TableResult:
     refresh: Refresh | None = None
     refresh_reason: str = ""
     optimized: bool = False
+    repairs: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
         """The facts worth a line under the table in the summary, beyond the columns."""
@@ -125,6 +128,7 @@ class TableResult:
             notes.append(f"{self.rows_late:,} late row(s) past the watermark, not aggregated")
         if self.optimized:
             notes.append("OPTIMIZE ran")
+        notes += self.repairs
         if self.detail:
             notes.append(self.detail)
         return notes

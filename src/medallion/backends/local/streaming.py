@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from medallion.backends.local import faults
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
@@ -20,18 +22,23 @@ BatchHandler = Callable[["DataFrame", int], None]
 
 
 def run_available_now(
-    stream: DataFrame, *, checkpoint: Path, query_name: str, handler: BatchHandler
+    stream: DataFrame, *, checkpoint: Path, query_name: str, handler: BatchHandler,
+    names: tuple[str, ...] = (),
 ) -> int:
     """Process every available micro-batch of ``stream`` with ``handler``; return how many ran.
 
     An exception raised by the handler is re-raised here as itself (not wrapped by py4j).
+    ``names`` (the table, and a flow's own name) are what ``$MEDALLION_FAULT`` may address to
+    kill the process inside a micro-batch (see :mod:`medallion.backends.local.faults`).
     """
     errors: list[BaseException] = []
     batches: list[int] = []
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
         try:
+            faults.reach(faults.batch_point(batch_id), *names)
             handler(batch, batch_id)
+            faults.reach("after-commit", *names)
             batches.append(batch_id)
         except BaseException as exc:
             errors.append(exc)

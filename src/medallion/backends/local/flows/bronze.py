@@ -38,7 +38,6 @@ from medallion.backends.local.autoloader.state import SchemaState
 from medallion.backends.local.context import RunContext
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.result import SchemaChange
-from medallion.backends.local.streaming import run_available_now
 from medallion.errors import TableRunError
 from medallion.pipeline import Declaration
 from medallion.specs.bronze import BronzeSpec
@@ -258,8 +257,7 @@ class BronzeFlow(Flow):
             except Exception as exc:
                 raise self._failfast(exc, files) from exc
 
-        run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=handle)
+        self.stream(stream, handle)
         if self.result.rows_in == 0 and not self._notes:
             self._notes.append("no new files")
 

@@ -21,7 +21,6 @@ from medallion.backends.local import delta, merge
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.flows.streaming import declared_schema
-from medallion.backends.local.streaming import run_available_now
 from medallion.core import cdc as core
 from medallion.core.columns import check_auto_cdc
 from medallion.errors import TableRunError
@@ -114,8 +113,7 @@ class AutoCdcFlow(CdcTargetFlow):
             self.result.status = "up_to_date"
             self.result.detail = "no new change events since the last run"
             return
-        run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=self._batch)
+        self.stream(stream, self._batch)
         if self.spec.once:
             marker.write_text("done\n")
         self.remember(fingerprint)

@@ -10,7 +10,6 @@ from medallion.backends.local.delta import Target
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.flows.streaming import aligned
 from medallion.backends.local.quality import Evaluated, evaluate
-from medallion.backends.local.streaming import run_available_now
 from medallion.context import call_query
 from medallion.core.columns import check_rules
 from medallion.core.rules import RuleSet, quarantine_comment
@@ -110,5 +109,4 @@ class QueryFlow(Flow):
             finally:
                 evaluated.release()
 
-        run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=handle)
+        self.stream(df, handle)

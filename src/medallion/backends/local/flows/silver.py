@@ -9,7 +9,6 @@ from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.delta import Target
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.quality import Evaluated, evaluate
-from medallion.backends.local.streaming import run_available_now
 from medallion.core import silver as core
 from medallion.core.columns import check_silver
 from medallion.core.rules import RuleSet, quarantine_comment
@@ -141,12 +140,7 @@ class SilverFlow(Flow):
             finally:
                 evaluated.release()
 
-        run_available_now(
-            self.reader.read_stream(self.spec.source),
-            checkpoint=self.checkpoint,
-            query_name=self.query_name,
-            handler=handle,
-        )
+        self.stream(self.reader.read_stream(self.spec.source), handle)
         if quarantine is not None and quarantine.version() is None:
             # Create the (empty) quarantine table so that it can be queried from the first run.
             self._create_empty_quarantine(quarantine)

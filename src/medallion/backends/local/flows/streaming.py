@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from medallion.backends.local import delta
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.quality import evaluate
-from medallion.backends.local.streaming import run_available_now
 from medallion.context import call_query
 from medallion.core.rules import RuleSet
 from medallion.errors import TableRunError
@@ -158,8 +157,7 @@ class AppendFlow(Flow):
             evaluated.record(self.result)
 
     def _stream(self, df: DataFrame) -> None:
-        run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=self._append)
+        self.stream(df, self._append)
 
 
 def aligned(df: DataFrame, ddl: str | None, table: str, writer: str, where: str) -> DataFrame:
