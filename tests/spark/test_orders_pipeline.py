@@ -182,7 +182,7 @@ def test_orders_pipeline_end_to_end(pipeline: medallion.Pipeline, run_pipeline: 
                        ignore_nullable=True)
     detail = spark.sql("DESCRIBE DETAIL medallion_db.gold_daily_sales").first()
     assert detail.clusteringColumns == ["date", "region"]
-    assert detail.properties == {"quality": "gold"}
+    assert detail.properties == {"quality": "gold", "medallion.pipeline": "orders"}
 
     expected_ltv = spark.createDataFrame(
         [

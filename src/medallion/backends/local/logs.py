@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,14 +79,19 @@ def route_spark_logs(spark: SparkSession, log_file: str | os.PathLike[str]) -> N
 
 def route_python_loggers(log_file: str | os.PathLike[str]) -> None:
     """Send pyspark's and py4j's Python loggers to ``log_file`` only (not the terminal)."""
-    from pyspark.logger import PySparkLogger
+    get_pyspark_logger: Callable[[str], logging.Logger]
+    try:
+        from pyspark.logger import PySparkLogger
+        get_pyspark_logger = PySparkLogger.getLogger
+    except ImportError:  # Spark 3.5: no PySparkLogger (nor its query-context loggers)
+        get_pyspark_logger = logging.getLogger
 
     handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for name in PYTHON_LOGGERS:
         # pyspark's own loggers are created through pyspark: a plain Logger in their place
         # would reject the fields pyspark logs with.
-        logger = (PySparkLogger.getLogger(name) if name in QUERY_CONTEXT_LOGGERS
+        logger = (get_pyspark_logger(name) if name in QUERY_CONTEXT_LOGGERS
                   else logging.getLogger(name))
         for old in list(logger.handlers):
             if isinstance(old, logging.StreamHandler) and not isinstance(
