@@ -67,7 +67,9 @@ def route_spark_logs(spark: SparkSession, log_file: str | os.PathLike[str]) -> N
     """Send the JVM's and pyspark's log output of this session to ``log_file``."""
     log_file = Path(log_file).resolve()
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    structured = spark.conf.get("spark.log.structuredLogging.enabled", "true") == "true"
+    # Spark 3.5 ships no JSON template layout (structured logging is Spark 4's)
+    structured = (not spark.version.startswith("3.")
+                  and spark.conf.get("spark.log.structuredLogging.enabled", "true") == "true")
     config = log_file.parent / "log4j2.properties"
     config.write_text(log4j2_properties(log_file, json_layout=structured))
     jvm = spark.sparkContext._jvm
