@@ -205,7 +205,7 @@ def test_orders_pipeline_end_to_end(pipeline: medallion.Pipeline, run_pipeline: 
     # -- Delta features and catalog ------------------------------------------------------------
     silver_detail = spark.sql("DESCRIBE DETAIL medallion_db.silver_orders").first()
     assert silver_detail.properties == {"delta.enableChangeDataFeed": "true",
-                                        "quality": "silver"}
+                                        "quality": "silver", "medallion.pipeline": "orders"}
     assert spark.table("medallion_db.silver_orders").count() == 6
 
     # -- a rerun without new input writes nothing ---------------------------------------------
