@@ -109,3 +109,55 @@ def test_is_connect_asks_the_session_class() -> None:
     remote = type("SparkSession", (), {"__module__": "pyspark.sql.connect.session"})()
     assert connect.is_connect(classic) is False
     assert connect.is_connect(remote) is True
+
+
+def test_merge_builder_writes_the_statement_delta_would_run() -> None:
+    from medallion.backends.local.sqldelta import SqlDeltaTable
+
+    table = SqlDeltaTable(spark=None, uri="file:/wh/db/t")  # type: ignore[arg-type]
+    builder = (
+        table.alias("t").merge(None, "t.`id` = s.`id`")  # type: ignore[arg-type]
+        .whenMatchedDelete(condition="s.op = 'DELETE'")
+        .whenMatchedUpdate(condition="NOT (t.`v` <=> s.`v`)", set={"`v`": "s.`v`"})
+        .whenMatchedUpdateAll(condition="s.ts > t.ts")
+        .whenNotMatchedInsert(condition="s.op = 'UPSERT'", values={"id": "s.`id`", "v": "NULL"})
+        .whenNotMatchedInsertAll()
+        .whenNotMatchedBySourceUpdate(condition="t.end IS NULL", set={"end": "1"})
+        .whenNotMatchedBySourceDelete()
+    )
+    assert builder.sql("src") == (
+        "MERGE INTO delta.`file:/wh/db/t` AS t USING `src` AS s ON t.`id` = s.`id` "
+        "WHEN MATCHED AND (s.op = 'DELETE') THEN DELETE "
+        "WHEN MATCHED AND (NOT (t.`v` <=> s.`v`)) THEN UPDATE SET t.`v` = s.`v` "
+        "WHEN MATCHED AND (s.ts > t.ts) THEN UPDATE SET * "
+        "WHEN NOT MATCHED AND (s.op = 'UPSERT') THEN INSERT (`id`, `v`) VALUES (s.`id`, NULL) "
+        "WHEN NOT MATCHED THEN INSERT * "
+        "WHEN NOT MATCHED BY SOURCE AND (t.end IS NULL) THEN UPDATE SET t.`end` = 1 "
+        "WHEN NOT MATCHED BY SOURCE THEN DELETE")
+
+
+def test_merge_values_must_be_sql_text() -> None:
+    from medallion.backends.local.sqldelta import SqlDeltaTable
+
+    builder = SqlDeltaTable(spark=None, uri="file:/t").merge(None, "x")  # type: ignore[arg-type]
+    with pytest.raises(BackendError, match="MERGE value for column 'v' is a Column object"):
+        builder.whenMatchedUpdate(set={"v": object()})
+
+
+def test_create_table_statement_carries_every_setting() -> None:
+    pytest.importorskip("pyspark")
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    from medallion.backends.local.sqldelta import create_table
+
+    statements: list[str] = []
+    spark = types.SimpleNamespace(sql=statements.append)
+    schema = StructType([StructField("id", LongType(), False),
+                         StructField("it's", StringType(), True, {"comment": "a note"})])
+    create_table(spark, qualified="db.t", location="file:/wh/db/t",  # type: ignore[arg-type]
+                 schema=schema, comment="rows' home", properties={"quality": "silver"},
+                 cluster_by=("id",), partition_cols=())
+    assert statements == [
+        "CREATE TABLE IF NOT EXISTS `db`.`t` (`id` bigint NOT NULL, `it's` string COMMENT "
+        "'a note') USING DELTA CLUSTER BY (`id`) LOCATION 'file:/wh/db/t' COMMENT "
+        "'rows\\' home' TBLPROPERTIES ('quality' = 'silver')"]

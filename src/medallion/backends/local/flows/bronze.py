@@ -252,7 +252,7 @@ class BronzeFlow(Flow):
                 raise self._failfast(exc, files) from exc
 
         run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=handle)
+                          handler=handle, owner=self)
         if self.result.rows_in == 0 and not self._notes:
             self._notes.append("no new files")
 

@@ -115,7 +115,7 @@ class AutoCdcFlow(CdcTargetFlow):
             self.result.detail = "no new change events since the last run"
             return
         run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=self._batch)
+                          handler=self._batch, owner=self)
         if self.spec.once:
             marker.write_text("done\n")
         self.remember(fingerprint)

@@ -107,4 +107,4 @@ class QueryFlow(Flow):
                 evaluated.release()
 
         run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=handle)
+                          handler=handle, owner=self)

@@ -157,7 +157,7 @@ class AppendFlow(Flow):
 
     def _stream(self, df: DataFrame) -> None:
         run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=self._append)
+                          handler=self._append, owner=self)
 
 
 def nullable(schema: StructType) -> StructType:
