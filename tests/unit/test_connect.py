@@ -6,6 +6,7 @@ import importlib.metadata
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,81 @@ def test_create_table_statement_carries_every_setting() -> None:
         "CREATE TABLE IF NOT EXISTS `db`.`t` (`id` bigint NOT NULL, `it's` string COMMENT "
         "'a note') USING DELTA CLUSTER BY (`id`) LOCATION 'file:/wh/db/t' COMMENT "
         "'rows\\' home' TBLPROPERTIES ('quality' = 'silver')"]
+
+
+class _ServerSideStream:
+    """A stream whose ``foreachBatch`` handler runs on a pickled copy, as a Connect server does."""
+
+    def __init__(self, batches: int, fail_at: int | None = None) -> None:
+        self.sparkSession = type("SparkSession", (), {"__module__": "pyspark.sql.connect.s"})()
+        self.batches, self.fail_at, self.starts = batches, fail_at, 0
+        self.handler: Any = None
+
+    @property
+    def writeStream(self) -> _ServerSideStream:
+        return self
+
+    def queryName(self, _name: str) -> _ServerSideStream:
+        return self
+
+    def option(self, _key: str, _value: str) -> _ServerSideStream:
+        return self
+
+    def trigger(self, **_kwargs: Any) -> _ServerSideStream:
+        return self
+
+    def foreachBatch(self, handler: Any) -> _ServerSideStream:
+        from pyspark import cloudpickle
+
+        self.handler = cloudpickle.loads(cloudpickle.dumps(handler))  # the server's copy
+        return self
+
+    def start(self) -> _ServerSideStream:
+        self.starts += 1
+        return self
+
+    def awaitTermination(self) -> None:
+        if self.starts == 1 and self.fail_at == -1:
+            raise RuntimeError("Python worker failed to connect back.")
+        for batch_id in range(self.batches):
+            try:
+                self.handler(None, batch_id)
+            except Exception as exc:
+                raise RuntimeError(f"[FOREACH_BATCH_USER_FUNCTION_ERROR] {exc}") from None
+
+
+class _Owner:
+    def __init__(self) -> None:
+        self.run = "the run (not carried back)"
+        self.rows = 0
+        self.notes: list[str] = []
+
+    def handle(self, _batch: Any, batch_id: int) -> None:
+        if batch_id == 2:
+            raise medallion.ExpectationFailed("t", ["valid_id"], "{\"id\": null}")
+        self.rows += 10
+        self.notes.append(f"batch {batch_id}")
+
+
+def test_connect_handler_effects_come_back_from_the_server(tmp_path: Path) -> None:
+    pytest.importorskip("pyspark")
+    from medallion.backends.local.streaming import run_available_now
+
+    owner = _Owner()
+    stream = _ServerSideStream(batches=2, fail_at=-1)  # the first worker start times out
+    ran = run_available_now(stream, checkpoint=tmp_path / "cp", query_name="q",  # type: ignore[arg-type]
+                            handler=owner.handle, owner=owner)
+    assert (ran, owner.rows, owner.notes, owner.run) == (
+        2, 20, ["batch 0", "batch 1"], "the run (not carried back)")
+    assert stream.starts == 2
+
+
+def test_connect_handler_error_is_raised_as_itself(tmp_path: Path) -> None:
+    pytest.importorskip("pyspark")
+    from medallion.backends.local.streaming import run_available_now
+
+    owner = _Owner()
+    with pytest.raises(medallion.ExpectationFailed) as info:
+        run_available_now(_ServerSideStream(batches=3), checkpoint=tmp_path / "cp",  # type: ignore[arg-type]
+                          query_name="q", handler=owner.handle, owner=owner)
+    assert (info.value.table, info.value.rules) == ("t", ("valid_id",))

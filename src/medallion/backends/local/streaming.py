@@ -76,6 +76,7 @@ def _start(stream: DataFrame, checkpoint: Path, query_name: str,
 
 _WORKER_DID_NOT_START = "Python worker failed to connect back"
 _WORKER_START_ATTEMPTS = 3
+_EXCEPTION = "medallion:exception"
 
 #: Attributes of a flow that describe the run rather than what a micro-batch changed.
 _SHARED = ("run", "decl", "reader")
@@ -140,6 +141,10 @@ def _dump(path: Path, value: Any) -> None:
     from pyspark import cloudpickle
 
     dumps: Callable[[Any], bytes] = cloudpickle.dumps
+    if isinstance(value, BaseException):
+        # Exceptions pickle as cls(*args), which fails for those whose __init__ takes other
+        # arguments (ExpectationFailed); class, args and attributes rebuild any of them.
+        value = (_EXCEPTION, type(value), value.args, dict(vars(value)))
     try:
         data = dumps(value)
     except Exception as exc:  # pragma: no cover - flows keep plain data
@@ -157,7 +162,14 @@ def _load(path: Path) -> Any:
     except OSError:
         return None
     try:
-        return pickle.loads(data)
-    except Exception as exc:  # e.g. an exception class whose __init__ needs more arguments
+        value = pickle.loads(data)
+    except Exception as exc:  # e.g. a class this side cannot import
         return BackendError(f"a micro-batch failed on the Spark Connect server, and its error "
                             f"could not be read back here ({exc})")
+    if isinstance(value, tuple) and len(value) == 4 and value[0] == _EXCEPTION:
+        _, cls, args, attributes = value
+        error = cls.__new__(cls)
+        error.args = args
+        vars(error).update(attributes)
+        return error
+    return value
