@@ -54,7 +54,12 @@ def cached(source: DataFrame) -> Iterator[tuple[DataFrame, int]]:
 
 
 def table(spark: SparkSession, target: Target) -> DeltaTable | SqlDeltaTable:
-    """The Delta table of ``target`` (aliased ``t`` for merge conditions).
+    """The Delta table of ``target`` (aliased ``t``); see :func:`table_at`."""
+    return table_at(spark, target.uri)
+
+
+def table_at(spark: SparkSession, uri: str) -> DeltaTable | SqlDeltaTable:
+    """The Delta table at ``uri`` (aliased ``t`` for merge conditions).
 
     Under Spark Connect, a stand-in that runs the same MERGE / DELETE as SQL (see
     :mod:`~medallion.backends.local.sqldelta`).
@@ -64,10 +69,10 @@ def table(spark: SparkSession, target: Target) -> DeltaTable | SqlDeltaTable:
     if is_connect(spark):
         from medallion.backends.local.sqldelta import SqlDeltaTable
 
-        return SqlDeltaTable(spark, target.uri)
+        return SqlDeltaTable(spark, uri)
     from delta.tables import DeltaTable
 
-    return DeltaTable.forPath(spark, target.uri).alias("t")
+    return DeltaTable.forPath(spark, uri).alias("t")
 
 
 def changed_rows(table_path: Path, since: int, until: int) -> int:
