@@ -64,6 +64,7 @@ medallion.silver_with_rules(
         Rule(name="valid_customer", condition="customer_id IS NOT NULL", action="warn"),
     ],
     quarantine="quarantine_orders",
+    malformed_records=True,  # unparseable lines go to quarantine, not to the rules
     dedup_keys=["order_id"],
     change_data_feed=True,
     table_properties={"quality": "silver"},

@@ -1,15 +1,21 @@
 """The reference orders pipeline, as a pipeline file for `medallion run`.
 
+    medallion run examples/orders/pipeline.py                      # the sample input below
     medallion run examples/orders/pipeline.py --conf raw=/path/to/raw
 
-`raw` must hold orders/ (JSON lines) and customers/ (parquet); `python
-examples/orders/run_local.py` generates sample data and runs this file end to end.
+`raw` must hold orders/ (JSON lines) and customers/ (parquet). By default it is the folder
+raw/ next to this file: 300 sample orders (bad rows included) and their 30 customers, made by
+the demo's generator (make_sample_input.py). `medallion demo --rows N` generates more into
+<warehouse>/_demo_input; `python examples/orders/run_local.py` generates data and runs this
+file end to end.
 """
+
+import os
 
 import medallion
 from medallion import Join, Rule, agg
 
-raw = medallion.config("raw", "examples/orders/raw")
+raw = medallion.config("raw", os.path.join(os.path.dirname(__file__), "raw"))
 
 medallion.bronze_autoloader(
     name="bronze_orders",
@@ -49,6 +55,7 @@ medallion.silver_with_rules(
         Rule(name="valid_customer", condition="customer_id IS NOT NULL", action="warn"),
     ],
     quarantine="quarantine_orders",
+    malformed_records=True,  # unparseable lines go to quarantine, not to the rules
     dedup_keys=["order_id"],
     change_data_feed=True,
     table_properties={"quality": "silver"},

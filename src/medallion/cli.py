@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from medallion.backends.local.result import RunResult
     from medallion.pipeline import Pipeline
     from medallion.progress import Progress
+    from medallion.report.collect import EventSource
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -40,10 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="generate sample orders and run the reference pipeline")
-    demo.add_argument("--rows", type=int, default=10_000, help="orders to generate (10000)")
+    demo.add_argument("--rows", type=int, default=10_000, metavar="N",
+                      help="orders to generate (10000)")
     _warehouse_option(demo)
-    demo.add_argument("--full-refresh", action="store_true",
-                      help="reset every table before running")
+    demo.add_argument("--full-refresh-all", "--full-refresh", dest="full_refresh",
+                      action="store_true", help="reset every table before running")
     _progress_option(demo)
 
     run = sub.add_parser("run", help="run a pipeline file")
@@ -52,8 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "tables (e.g. a Databricks pipeline's notebooks)")
     _warehouse_option(run)
     _conf_option(run)
-    run.add_argument("--full-refresh", nargs="*", metavar="TABLE", default=None,
-                     help="reset these tables (all when none is named) before running")
+    _full_refresh_options(run)
     run.add_argument("--optimize", action="store_true",
                      help="run OPTIMIZE on clustered tables after writing them")
     _progress_option(run)
@@ -61,16 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     quality = sub.add_parser("quality", help="data-quality summary from the event log")
     _warehouse_option(quality)
-    quality.add_argument("--schema", default="medallion_db", help="schema of the event log")
-    quality.add_argument("--pipeline", default=None, help="only this pipeline")
+    quality.add_argument("--schema", default="medallion_db", metavar="NAME",
+                         help="schema of the event log (medallion_db)")
+    quality.add_argument("--pipeline", default=None, metavar="NAME", help="only this pipeline")
     quality.add_argument("--all-updates", action="store_true",
                          help="every update, not only the latest of each pipeline")
 
     report = sub.add_parser(
         "report", help="write the data-quality report page (HTML) from the event log")
     _warehouse_option(report)
-    report.add_argument("--schema", default="medallion_db", help="schema of the event log")
-    report.add_argument("--pipeline", default=None,
+    report.add_argument("--schema", default="medallion_db", metavar="NAME",
+                        help="schema of the event log (medallion_db)")
+    report.add_argument("--pipeline", default=None, metavar="NAME",
                         help="the pipeline to report on (default: the one that ran last)")
     report.add_argument("--runs", type=int, default=10, metavar="N",
                         help="how many of its latest updates the page covers (10)")
@@ -116,8 +119,60 @@ def _remote_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _pipeline_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pipeline",
-                        help="pipeline file: Python declaring the tables, or .yaml/.yml/.json")
+    parser.add_argument("pipeline", nargs="+",
+                        help="pipeline file (.yaml/.yml/.json), or Python file(s) declaring the "
+                             "tables (e.g. a Databricks pipeline's notebooks)")
+
+
+# -- run --full-refresh ----------------------------------------------------------------------
+#: Endings of the files `run` takes: a value with one of them is a file, not a table name.
+_FILE_ENDINGS = (".py", ".yaml", ".yml", ".json", ".ipynb", ".sql")
+#: What a bare `--full-refresh` (nothing after it) stores: every table, as before.
+_ALL_TABLES = "*"
+
+
+def _refresh_tables(value: str) -> list[str]:
+    """``--full-refresh`` value: table names, comma-separated; a file is refused by name."""
+    from medallion.pipeline import split_table_names
+
+    names = split_table_names(value)
+    for name in names:
+        if name.lower().endswith(_FILE_ENDINGS) or "/" in name or "\\" in name \
+                or os.path.isfile(name):
+            raise argparse.ArgumentTypeError(
+                f"'{name}' looks like a file, not a table name. Give the pipeline file(s) "
+                "first and the tables after the flag: `medallion run PIPELINE --full-refresh "
+                "TABLE[,TABLE]`, or reset every table with "
+                "`medallion run PIPELINE --full-refresh-all`")
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} names no table: give --full-refresh TABLE[,TABLE] or --full-refresh-all")
+    return names
+
+
+def _full_refresh_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--full-refresh-all", action="store_true",
+        help="reset every table (data and checkpoints) before running")
+    # nargs="?": a bare --full-refresh (nothing after it) still means every table, as it did;
+    # a value is always table names, never the pipeline file.
+    parser.add_argument(
+        "--full-refresh", action="append", nargs="?", const=[_ALL_TABLES],
+        type=_refresh_tables, default=None, metavar="TABLE[,TABLE]",
+        help="reset these tables (comma-separated, repeatable) and the streaming tables "
+             "reading them before running")
+
+
+def _full_refresh_choice(args: argparse.Namespace) -> bool | list[str]:
+    """What ``runner.run(full_refresh=...)`` gets from ``--full-refresh[-all]``."""
+    groups: list[list[str]] = args.full_refresh or []
+    every = args.full_refresh_all or [_ALL_TABLES] in groups
+    names = [name for group in groups if group != [_ALL_TABLES] for name in group]
+    if every and names:
+        raise MedallionError(
+            f"--full-refresh {','.join(names)} resets some tables, --full-refresh-all (or a bare "
+            "--full-refresh) every table: give one of the two")
+    return True if every else (names or False)
 
 
 def _progress_option(parser: argparse.ArgumentParser) -> None:
@@ -160,7 +215,14 @@ def _parse_conf(items: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medallion`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        hint = ""
+        if getattr(args, "full_refresh", None) and args.command == "run":
+            # `--full-refresh a b` used to take several names; now it takes one list
+            hint = (" (--full-refresh takes one comma-separated list: --full-refresh a,b; "
+                    "or repeat it: --full-refresh a --full-refresh b)")
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     try:
         if args.command == "demo":
             return _demo(args)
@@ -232,6 +294,13 @@ def _finish(result: RunResult) -> int:
     return max(t.error.exit_code if t.error is not None else EXIT_FAILED for t in result.failed)
 
 
+def _usable_warehouse(path: str | os.PathLike[str] | None) -> Path:
+    """The warehouse of a run, checked before Spark starts (an unusable one exits 2)."""
+    from medallion.backends.local.warehouse import check_usable
+
+    return check_usable(path)
+
+
 def _runner(args: argparse.Namespace, progress: Progress,
             warehouse: str | os.PathLike[str] | None) -> LocalRunner:
     from medallion.backends.local import LocalRunner
@@ -273,8 +342,8 @@ def _execute(pipeline: Pipeline, args: argparse.Namespace,
     from medallion.progress import make_progress
 
     progress = make_progress(sys.stdout, args.progress, args.verbose)
-    runner = _runner(args, progress, args.warehouse)
     pipeline.validate()
+    runner = _runner(args, progress, _usable_warehouse(args.warehouse))
     _start_spark(runner, args)
     return _finish(_run_with_progress(runner, pipeline, progress, full_refresh))
 
@@ -282,57 +351,51 @@ def _execute(pipeline: Pipeline, args: argparse.Namespace,
 def _run(args: argparse.Namespace) -> int:
     from medallion.loader import load_pipeline
 
+    refresh = _full_refresh_choice(args)
     pipeline = load_pipeline(args.pipeline, configuration=_parse_conf(args.conf),
                              environment=args.env)
-    refresh: bool | list[str] = (
-        False if args.full_refresh is None else (list(args.full_refresh) or True)
-    )
     if isinstance(refresh, list):
         pipeline.check_table_names(refresh)
     return _execute(pipeline, args, refresh)
 
 
 def _quality(args: argparse.Namespace) -> int:
-    from medallion.backends.local.session import local_session
-    from medallion.backends.local.warehouse import Warehouse
-    from medallion.eventlog import expectation_metrics
     from medallion.report import check_event_log
+    from medallion.report.collect import all_events
+    from medallion.report.quality import quality_summary
 
-    warehouse = Warehouse(check_event_log(args.warehouse, args.schema))  # before Spark starts
-    if not args.verbose:
-        print("starting Spark...", file=sys.stderr, flush=True)
-    spark = local_session(
-        quiet_startup_log=None if args.verbose else warehouse.log_dir() / "spark.log"
-    )
-    rows = expectation_metrics(
-        warehouse=warehouse.root, schema=args.schema, spark=spark, pipeline=args.pipeline,
-        update_id=None if args.all_updates else "latest",
-    ).collect()
-    if not rows:
-        print("no rules were evaluated in the selected update(s)")
-        return EXIT_OK
-    print(f"{'pipeline':<16} {'update':<10} {'table.rule':<40} {'passed':>10} {'failed':>9} "
-          f"{'pass rate':>9}")
-    for r in rows:
-        print(f"{r.pipeline_name:<16} {r.update_id[:8]:<10} {r.dataset + '.' + r.name:<40} "
-              f"{r.passed_records:>10,} {r.failed_records:>9,} {r.pass_rate:>9.2%}")
+    root = check_event_log(args.warehouse, args.schema)  # before Spark starts
+    summary = quality_summary(all_events(_event_source(args, root)), pipeline=args.pipeline,
+                              all_updates=args.all_updates)
+    for line in summary.text():
+        print(line)
     return EXIT_OK
 
 
-def _report_page(args: argparse.Namespace) -> int:
+def _event_source(args: argparse.Namespace, root: Path) -> EventSource:
+    """The event log's rows: read with delta-rs when installed (no JVM), else with Spark."""
     from medallion.backends.local.session import local_session
     from medallion.backends.local.warehouse import Warehouse
+    from medallion.report.collect import delta_rs_events, spark_events
+
+    fast = delta_rs_events(warehouse=root, schema=args.schema)
+    if fast is not None:
+        return fast
+    if not args.verbose:
+        print("starting Spark...", file=sys.stderr, flush=True)
+    spark = local_session(
+        quiet_startup_log=None if args.verbose else Warehouse(root).log_dir() / "spark.log")
+    return spark_events(warehouse=root, schema=args.schema, spark=spark)
+
+
+def _report_page(args: argparse.Namespace) -> int:
     from medallion.report import ReportError, check_event_log, load_report, write_report
 
     if args.runs < 1:
         raise ReportError(f"--runs {args.runs}: give at least 1 run")
     root = check_event_log(args.warehouse, args.schema)  # before starting Spark
-    if not args.verbose:
-        print("starting Spark...", file=sys.stderr, flush=True)
-    spark = local_session(
-        quiet_startup_log=None if args.verbose else Warehouse(root).log_dir() / "spark.log")
     report = load_report(warehouse=root, schema=args.schema, pipeline=args.pipeline,
-                         runs=args.runs, spark=spark)
+                         runs=args.runs, source=_event_source(args, root))
     path = write_report(report, args.output)
     latest = report.latest
     print(f"wrote {path}: pipeline '{report.pipeline}', {len(report.updates)} update(s), "
@@ -400,7 +463,8 @@ def _init_spark_pipeline(args: argparse.Namespace) -> int:
     from medallion.spark_project import init_spark_pipeline
 
     conf = _parse_conf(args.conf)
-    load_pipeline(args.pipeline, configuration=conf).validate()  # refuse a broken pipeline now
+    # refuse a broken pipeline now (--env: a Python file refuses it, naming --conf)
+    load_pipeline(args.pipeline, configuration=conf, environment=args.env).validate()
     project = init_spark_pipeline(args.pipeline, args.dir, name=args.name, configuration=conf,
                                   force=args.force)
     print(f"wrote {project.spec}, {project.conf_dir}/spark-defaults.conf and "
@@ -419,7 +483,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     if args.rows < 1:
         raise MedallionError(f"--rows {args.rows}: give at least 1 row")
-    warehouse = Warehouse(args.warehouse)
+    warehouse = Warehouse(_usable_warehouse(args.warehouse))
     input_root = warehouse.root / "_demo_input"
     manifest = input_root / "manifest.json"
     previous = json.loads(manifest.read_text()) if manifest.exists() else None

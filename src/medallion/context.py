@@ -165,8 +165,15 @@ def discover_reads(func: Callable[..., Any]) -> tuple[str, ...] | None:
     Recognises ``ctx.read("t")``, ``ctx.read_stream("t")``, ``ctx.read_changes("t")``,
     ``ctx.read_change_stream("t")``, ``medallion.read("t")``,
     ``dlt.read("t")``, ``spark.table("t")`` and ``spark.read.table("t")``; a ``LIVE.`` prefix is
-    removed. Returns None when the source is not available (then inputs must be declared).
+    removed. Reads inside the helper functions it calls (module functions and closures, a few
+    levels deep) count too, as Databricks finds them by analysing the DataFrame. Returns None
+    when the source is not available (then inputs must be declared).
     """
+    return _discover_reads(func, set())
+
+
+def _discover_reads(func: Callable[..., Any], seen: set[int]) -> tuple[str, ...] | None:
+    seen.add(id(func))
     try:
         source = textwrap.dedent(inspect.getsource(func))
         tree = ast.parse(source)
@@ -178,8 +185,14 @@ def discover_reads(func: Callable[..., Any]) -> tuple[str, ...] | None:
             body = list(node.body)  # skip the decorators: @medallion.table(...) is no read
             break
     names: list[str] = []
+    helpers = _helpers(func) if len(seen) < _HELPER_DEPTH else {}
     for node in (sub for stmt in body for sub in ast.walk(stmt)):
-        if not isinstance(node, ast.Call) or not node.args:
+        if not isinstance(node, ast.Call):
+            continue
+        helper = helpers.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if helper is not None and id(helper) not in seen:
+            names.extend(_discover_reads(helper, seen) or ())
+        if not node.args:
             continue
         target = node.func
         method = (
@@ -195,3 +208,18 @@ def discover_reads(func: Callable[..., Any]) -> tuple[str, ...] | None:
                 name = name[5:]
             names.append(name)
     return tuple(dict.fromkeys(names))
+
+
+_HELPER_DEPTH = 8
+
+
+def _helpers(func: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
+    """The user's functions ``func`` calls by name: its closure's, and its own module's."""
+    try:
+        found = inspect.getclosurevars(func)
+    except (TypeError, ValueError):
+        return {}
+    module = getattr(func, "__module__", None)
+    local = {n: v for n, v in found.globals.items() if getattr(v, "__module__", 0) == module}
+    return {name: value for name, value in {**local, **found.nonlocals}.items()
+            if inspect.isfunction(value)}

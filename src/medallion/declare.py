@@ -149,13 +149,17 @@ def table(
     *,
     name: str | None = None,
     comment: str | None = None,
-    incremental: bool = False,
+    incremental: bool | None = False,
     rules: Iterable[Rule | Mapping[str, Any]] = (),
     quarantine: str | None = None,
     inputs: Iterable[str] | None = None,
     table_properties: Mapping[str, str] | None = None,
     cluster_by: Iterable[str] = (),
     change_data_feed: bool = False,
+    partition_cols: Iterable[str] = (),
+    schema: str | None = None,
+    cluster_by_auto: bool = False,
+    private: bool = False,
 ) -> Callable[[F], F]: ...
 
 
@@ -165,13 +169,17 @@ def table(
     *,
     name: str | None = None,
     comment: str | None = None,
-    incremental: bool = False,
+    incremental: bool | None = False,
     rules: Iterable[Rule | Mapping[str, Any]] = (),
     quarantine: str | None = None,
     inputs: Iterable[str] | None = None,
     table_properties: Mapping[str, str] | None = None,
     cluster_by: Iterable[str] = (),
     change_data_feed: bool = False,
+    partition_cols: Iterable[str] = (),
+    schema: str | None = None,
+    cluster_by_auto: bool = False,
+    private: bool = False,
 ) -> F | Callable[[F], F]:
     """Declare a table computed by your own query function (the escape hatch, like ``@dp.table``).
 
@@ -190,6 +198,9 @@ def table(
         >>> big_orders.__name__
         'big_orders'
 
+    ``incremental=None`` lets the DataFrame the function returns decide, when the table runs,
+    whether it is a streaming table (as Databricks decides for ``@dlt.table``). ``schema`` is
+    the DDL of the table's columns (see :class:`medallion.QuerySpec`).
     """
 
     def register(fn: F) -> F:
@@ -205,6 +216,10 @@ def table(
             "table_properties": dict(table_properties or {}),
             "cluster_by": list(cluster_by),
             "change_data_feed": change_data_feed,
+            "partition_cols": list(partition_cols),
+            "schema": schema,
+            "cluster_by_auto": cluster_by_auto,
+            "private": private,
         }
         spec = build_spec(QuerySpec, fields)
         current_pipeline().declare(spec, location=caller_location())
@@ -233,6 +248,8 @@ def create_streaming_table(
     expect_all_or_drop: Mapping[str, str] | None = None,
     expect_all_or_fail: Mapping[str, str] | None = None,
     change_data_feed: bool = False,
+    cluster_by_auto: bool = False,
+    private: bool = False,
 ) -> StreamingTableSpec:
     """Declare a streaming table that flows write into (Databricks ``create_streaming_table``).
 
@@ -260,6 +277,8 @@ def create_streaming_table(
         expect_all_or_drop: Drop rules, name → condition.
         expect_all_or_fail: Fail rules, name → condition.
         change_data_feed: Record the table's row changes.
+        cluster_by_auto: Automatic liquid clustering on Databricks (``cluster_by`` first).
+        private: Not published to the catalog on Databricks (still materialized).
     """
     rules = [
         *rules_from(dict(expect_all or {}), "warn"),
@@ -275,6 +294,8 @@ def create_streaming_table(
         "schema": schema,
         "rules": rules,
         "change_data_feed": change_data_feed,
+        "cluster_by_auto": cluster_by_auto,
+        "private": private,
     }
     return _declare(StreamingTableSpec, None, fields)
 
@@ -349,6 +370,8 @@ def create_auto_cdc_flow(
     track_history_except_column_list: Iterable[str] | None = None,
     name: str | None = None,
     once: bool = False,
+    ignore_null_updates_column_list: Iterable[str] | None = None,
+    ignore_null_updates_except_column_list: Iterable[str] | None = None,
 ) -> AutoCdcSpec:
     """Apply change events from ``source`` to the streaming table ``target`` (AUTO CDC).
 
@@ -374,6 +397,8 @@ def create_auto_cdc_flow(
         "keys": _names(keys),
         "sequence_by": _sql_text(sequence_by, "sequence_by", target),
         "ignore_null_updates": ignore_null_updates,
+        "ignore_null_updates_column_list": _names(ignore_null_updates_column_list),
+        "ignore_null_updates_except_column_list": _names(ignore_null_updates_except_column_list),
         "apply_as_deletes": _sql_text(apply_as_deletes, "apply_as_deletes", target),
         "apply_as_truncates": _sql_text(apply_as_truncates, "apply_as_truncates", target),
         "column_list": _names(column_list),

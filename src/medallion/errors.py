@@ -134,6 +134,13 @@ class TableOwnershipError(MedallionError):
         super().__init__(message)
 
 
+class WarehouseError(MedallionError):
+    """The warehouse folder cannot be created, is not a folder, or is not writable.
+
+    Raised before Spark starts; the message names the path and why.
+    """
+
+
 class BackendError(MedallionError):
     """The selected backend cannot be used here (e.g. an unknown ``MEDALLION_BACKEND`` value)."""
 

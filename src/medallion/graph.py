@@ -101,6 +101,7 @@ def build_graph(declarations: Sequence[Declaration]) -> Graph:
             producers[output] = decl
 
     writers = _writers(declarations, producers)
+    from medallion.specs.flows import SinkSpec
 
     upstream: dict[str, tuple[str, ...]] = {}
     for decl in declarations:
@@ -111,6 +112,11 @@ def build_graph(declarations: Sequence[Declaration]) -> Graph:
             if name not in producers:
                 raise GraphError(_missing_message(decl, name, producers), tables=(decl.spec.name,
                                                                                    name))
+            if isinstance(producers[name].spec, SinkSpec):
+                raise GraphError(
+                    f"{decl.describe()} reads '{name}', which is a sink: as on Databricks, a "
+                    "sink is written by append flows and read outside the pipeline only",
+                    tables=(decl.spec.name, name))
             reads.append(name)
         upstream[decl.key] = tuple(dict.fromkeys(reads))
     for table, flows in writers.items():
@@ -127,7 +133,7 @@ def _writers(
 ) -> dict[str, tuple[Declaration, ...]]:
     """Streaming table → the flows writing it, after checking every flow has a valid target."""
     from medallion.specs.cdc import AutoCdcSnapshotSpec, AutoCdcSpec
-    from medallion.specs.flows import FlowSpec, StreamingTableSpec
+    from medallion.specs.flows import AppendFlowSpec, FlowSpec, SinkSpec, StreamingTableSpec
 
     writers: dict[str, list[Declaration]] = {}
     for decl in declarations:
@@ -149,6 +155,11 @@ def _writers(
                 f"medallion.create_streaming_table('{target}').",
                 tables=(decl.name, target),
             )
+        if isinstance(owner.spec, SinkSpec) and not isinstance(spec, AppendFlowSpec):
+            raise GraphError(
+                f"{decl.describe()} writes the sink '{target}': only append flows write sinks "
+                "(as on Databricks); write a streaming table with AUTO CDC instead",
+                tables=(decl.name, target))
         writers.setdefault(target, []).append(decl)
 
     for decl in declarations:

@@ -37,7 +37,9 @@ def load_pipeline(
 
     Like a Databricks notebook, a Python file sees a global ``spark``: configuration lookups
     (``spark.conf.get``) read the pipeline's configuration, and inside query functions it is the
-    runner's session (see :mod:`medallion.backends.local.notebook`). No Spark starts here.
+    runner's session (see :mod:`medallion.backends.local.notebook`). No Spark starts here,
+    unless a file builds Spark objects at its top level (``sequence_by=col("ts")``): then the
+    local session starts and the files are declared again, as a Databricks notebook would run.
 
     Args:
         path: The file, or several Python files.
@@ -82,12 +84,13 @@ def load_pipeline(
             f"--env {environment}: environments are a feature of YAML/JSON pipeline files; "
             f"'{files[0]}' is Python. Read settings with medallion.config(key) and pass --conf."
         )
-    pipeline = Pipeline(name or files[0].stem, configuration=configuration,
-                        **({"schema": schema} if schema else {}))
-    own: Pipeline | None = None
-    for file in files:
-        found = run_python_file(file, pipeline).get("pipeline")
-        own = found if isinstance(found, Pipeline) else own
+    try:
+        pipeline, own = _declare_files(files, name, schema, configuration)
+    except _NeedsSpark:
+        # The files build Spark objects while declaring (the documented AUTO CDC example's
+        # sequence_by=col("ts")), which needs a session, as a Databricks notebook always has.
+        start_notebook_session()
+        pipeline, own = _declare_files(files, name, schema, configuration)
     if own is not None and len(own) and not len(pipeline):
         return own
     if not len(pipeline):
@@ -97,6 +100,45 @@ def load_pipeline(
             "silver_with_rules(), gold_aggregate() or @medallion.table at its top level"
         )
     return pipeline
+
+
+class _NeedsSpark(Exception):
+    """A file called pyspark at its top level before any SparkContext existed."""
+
+
+def _declare_files(
+    files: list[Path], name: str | None, schema: str | None,
+    configuration: Mapping[str, str] | None,
+) -> tuple[Pipeline, Pipeline | None]:
+    pipeline = Pipeline(name or files[0].stem, configuration=configuration,
+                        **({"schema": schema} if schema else {}))
+    own: Pipeline | None = None
+    for file in files:
+        found = run_python_file(file, pipeline).get("pipeline")
+        own = found if isinstance(found, Pipeline) else own
+    return pipeline, own
+
+
+def start_notebook_session() -> None:
+    """Start the local runner's session (its startup log in the temp folder, not the console)."""
+    import tempfile
+
+    from medallion.backends.local.session import local_session, require_spark
+
+    require_spark("declare tables whose arguments are Spark Columns")
+    local_session(quiet_startup_log=Path(tempfile.gettempdir()) / "medallion-spark.log")
+
+
+def _needs_spark(exc: BaseException) -> bool:
+    """Whether ``exc`` is pyspark's refusal to build a Column without a SparkContext."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames or "pyspark" not in Path(frames[-1].filename).parts:
+        return False
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is None
 
 
 def run_python_file(file: Path, pipeline: Pipeline) -> dict[str, Any]:
@@ -121,6 +163,8 @@ def run_python_file(file: Path, pipeline: Pipeline) -> dict[str, Any]:
     except SyntaxError as exc:
         raise SpecError(f"pipeline file '{file}' is not valid Python: {exc}") from exc
     except Exception as exc:
+        if _needs_spark(exc):
+            raise _NeedsSpark from exc
         raise SpecError(
             f"pipeline file '{file}' raised {type(exc).__name__} while declaring tables: {exc}"
         ) from exc

@@ -109,6 +109,17 @@ class Pipeline:
         self._declarations: dict[str, Declaration] = {}
         self._tokens: list[Token[Pipeline | None]] = []
         self._on_declare: Callable[[Declaration], None] | None = None
+        #: ``(hook, max consecutive failures or None)`` per ``@dlt.on_event_hook``.
+        self.event_hooks: list[tuple[Callable[[dict[str, Any]], Any], int | None]] = []
+
+    def add_event_hook(self, hook: Callable[[dict[str, Any]], Any], *,
+                       max_failures: int | None = None) -> None:
+        """Call ``hook`` with each event the pipeline's updates record (``on_event_hook``).
+
+        It is disabled for the rest of an update after more than ``max_failures``
+        consecutive exceptions (None: never).
+        """
+        self.event_hooks.append((hook, max_failures))
 
     # -- registry --------------------------------------------------------------------------------
     def declare(self, spec: Definition, *, location: SourceLocation | None = None) -> Declaration:
@@ -161,9 +172,13 @@ class Pipeline:
         return self.graph()
 
     def check_table_names(self, names: Iterable[str], what: str = "full refresh") -> set[str]:
-        """Return ``names`` as a set after checking each names a declared table."""
+        """Return ``names`` as a set after checking each names a declared table.
+
+        A single string is one name or several separated by commas (``"a,b"``), as the
+        ``--full-refresh`` option takes them; never its characters.
+        """
         known = {out for d in self.declarations for out in d.spec.outputs()}
-        chosen = set(names)
+        chosen = set(split_table_names(names) if isinstance(names, str) else names)
         unknown = sorted(chosen - known)
         if unknown:
             import difflib
@@ -268,3 +283,12 @@ def config(key: str, default: str | None = None) -> str | None:
     from medallion.backends import runtime_conf
 
     return runtime_conf(key, default)
+
+
+def split_table_names(text: str) -> list[str]:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``: table names as a comma-separated option gives them.
+
+    >>> split_table_names("silver_orders, gold_daily_sales")
+    ['silver_orders', 'gold_daily_sales']
+    """
+    return [name.strip() for name in text.split(",") if name.strip()]

@@ -10,7 +10,9 @@ function it stands for, or the call raises ``TypeError`` (failing the test):
   in ``pyspark-pipelines-4.2.0.json`` (scripts/pipelines-signatures), without the replay;
 - ``dp`` expectation decorators (Databricks-only, absent from open source) and every ``dlt``
   function: the ``databricks-dlt`` stub installed in the virtualenv (0.2.1) and the 0.3.0
-  signatures snapshotted in ``databricks-dlt-0.3.0.json`` (scripts/dlt-stub-signatures).
+  signatures snapshotted in ``databricks-dlt-0.3.0.json`` (scripts/dlt-stub-signatures), each
+  extended with :data:`DOCUMENTED`: keywords and functions the Databricks Python reference
+  documents that no stub release has yet.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ DLT_SNAPSHOTS = ("databricks-dlt-0.3.0.json",)
 #: Open-source ``pyspark.pipelines`` signatures, for Spark lines that lack the module (3.5).
 PIPELINES_SNAPSHOT = HERE / "pyspark-pipelines-4.2.0.json"
 DP_DATASET_FUNCTIONS = ("table", "materialized_view", "temporary_view",
-                        "create_streaming_table", "append_flow", "create_auto_cdc_flow")
+                        "create_streaming_table", "append_flow", "create_auto_cdc_flow",
+                        "create_sink")
 #: Functions that register at once (no decorated query function).
-DP_CALLS = ("create_streaming_table", "create_auto_cdc_flow")
+DP_CALLS = ("create_streaming_table", "create_auto_cdc_flow", "create_sink")
 #: Databricks' ``dp`` functions take more than open source's (expectations, ``once``, SCD2...):
 #: those extra parameters are the legacy ``dlt`` function's (Databricks renamed the functions,
 #: and ``apply_changes``' ``flow_name`` to ``name``). A ``dp`` call binds to open source's
@@ -39,11 +42,25 @@ DP_DATABRICKS: dict[str, tuple[str, dict[str, str]]] = {
     "append_flow": ("append_flow", {}),
     "create_auto_cdc_flow": ("apply_changes", {"name": "flow_name"}),
     "create_auto_cdc_from_snapshot_flow": ("apply_changes_from_snapshot", {}),
+    "table": ("table", {}),
+    "materialized_view": ("table", {}),
 }
 #: Argument values only Databricks accepts (open source's function refuses them).
 DP_DATABRICKS_VALUES: dict[str, dict[str, tuple[Any, ...]]] = {
     "create_auto_cdc_flow": {"stored_as_scd_type": (2, "2")},
 }
+#: What the Databricks Python reference (docs.databricks.com, "Lakeflow Spark Declarative
+#: Pipelines Python language reference": table, create_streaming_table,
+#: create_auto_cdc_from_snapshot_flow, create_sink, event hooks) documents beyond the 0.3.0 stub:
+#: function → keyword parameters (all optional unless listed in DOCUMENTED_REQUIRED).
+DOCUMENTED: dict[str, tuple[str, ...]] = {
+    "table": ("cluster_by_auto", "private"),
+    "create_streaming_table": ("cluster_by_auto", "private"),
+    "apply_changes_from_snapshot": ("once",),
+    "on_event_hook": ("user_event_hook_fn", "max_allowable_consecutive_failures"),
+    "create_sink": ("name", "format", "options"),
+}
+DOCUMENTED_REQUIRED: dict[str, tuple[str, ...]] = {"create_sink": ("name", "format")}
 EXPECTATIONS = ("expect", "expect_or_drop", "expect_or_fail",
                 "expect_all", "expect_all_or_drop", "expect_all_or_fail")
 
@@ -99,12 +116,30 @@ def pipelines_signatures() -> dict[str, inspect.Signature]:
     return module_signatures(pipelines, DP_DATASET_FUNCTIONS)
 
 
+def documented(signatures: dict[str, inspect.Signature]) -> dict[str, inspect.Signature]:
+    """``signatures`` with the :data:`DOCUMENTED` keywords (and functions) added."""
+    out = dict(signatures)
+    for name, extra in DOCUMENTED.items():
+        params = list(out[name].parameters.values()) if name in out else []
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            continue
+        known = {p.name for p in params}
+        required = DOCUMENTED_REQUIRED.get(name, ())
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if not params else (
+            inspect.Parameter.KEYWORD_ONLY)
+        params += [inspect.Parameter(
+            k, kind, default=inspect.Parameter.empty if k in required else None)
+            for k in extra if k not in known]
+        out[name] = inspect.Signature(params)
+    return out
+
+
 def reference_signatures(flavour: Literal["dp", "dlt"]) -> dict[str, list[inspect.Signature]]:
     """Function name → every signature a call to it must bind to."""
     import dlt as stub
 
-    dlt_sources = [module_signatures(stub, tuple(stub.__all__))]
-    dlt_sources += [snapshot_signatures(HERE / f) for f in DLT_SNAPSHOTS]
+    dlt_sources = [documented(module_signatures(stub, tuple(stub.__all__)))]
+    dlt_sources += [documented(snapshot_signatures(HERE / f)) for f in DLT_SNAPSHOTS]
     out: dict[str, list[inspect.Signature]] = {}
     if flavour == "dp":
         for name, sig in pipelines_signatures().items():

@@ -82,3 +82,37 @@ def test_csv_headers_bad_rows_and_new_columns(raw: Path, run_pipeline: Any,
     ], "_c0 STRING, _c1 STRING, _rescued_data STRING, _corrupt_record STRING")
     assert_df_equality(result.read("bronze_headerless"), expected, ignore_row_order=True,
                        ignore_nullable=True)
+
+
+def test_csv_file_stream_rows_equal_the_local_runner(raw: Path, run_pipeline: Any,
+                                                     medallion_spark: Any, tmp_path: Path) -> None:
+    """What spark-pipelines reads (a plain CSV file stream) rescues as the local runner does."""
+    from medallion.backends.local.autoloader.stream import bronze_rows
+    from medallion.specs import BronzeSpec
+
+    spark = medallion_spark
+    a = write(raw / "csv", "a.csv", "id,amount,status\n1,10.5,ok\n2,12.3x,ok\n3,4\n"
+              "4,5,ok,extra\n", 1_700_000_000)
+    fields = {"name": "bronze_csv", "path": str(raw / "csv"), "format": "csv",
+              "options": {"header": "true"}, "schema": "id BIGINT, amount DOUBLE, status STRING",
+              "metadata_columns": {"source_file": "file_path"}}
+    with medallion.Pipeline("csv") as p:
+        medallion.bronze_autoloader(**fields)
+    run_pipeline(p)
+    local = spark.table("medallion_db.bronze_csv")
+
+    from pyspark.sql.types import DataType
+
+    spec = BronzeSpec(**fields)
+    stream = bronze_rows(spark.readStream, spec, DataType.fromDDL(spec.schema_))
+    query = (stream.writeStream.format("memory").queryName("sdp_csv")
+             .option("checkpointLocation", str(tmp_path / "cp")).trigger(availableNow=True)
+             .start())
+    query.awaitTermination()
+    oss = spark.table("sdp_csv")
+    assert oss.columns == local.columns
+    assert_df_equality(oss, local, ignore_row_order=True, ignore_nullable=True)
+    assert sorted(map(tuple, oss.select("id", "_rescued_data", "_corrupt_record").collect()),
+                  key=str) == sorted([
+        (1, None, None), (2, rescued(a, amount="12.3x"), None), (None, rescued(a), "3,4"),
+        (None, rescued(a), "4,5,ok,extra")], key=str)

@@ -14,8 +14,8 @@ from tests.docs_examples import ROOT, commands, is_spark_block, pages, prepare
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-SPARK_PAGES = [ROOT / "docs/local.md", ROOT / "docs/quality.md", ROOT / "docs/testing.md",
-               ROOT / "docs/tutorial.md"]
+SPARK_PAGES = [ROOT / "docs/cli.md", ROOT / "docs/local.md", ROOT / "docs/quality.md",
+               ROOT / "docs/testing.md", ROOT / "docs/tutorial.md"]
 
 
 def test_only_these_pages_need_spark() -> None:

@@ -1,9 +1,11 @@
 """The reference pipeline under Apache Spark's `spark-pipelines run` equals the local runner's.
 
-One test, two `spark-pipelines run`s (each starts its own Spark Connect server: slow): the
-first on the reference input, the second after a new file arrives, proving that a generated
-project runs again (no LOCATION_ALREADY_EXISTS) and stays equal to the local runner, table by
-table.
+The pipeline is the reference orders pipeline plus a silver streaming table, a streaming
+table written by two append flows and an AUTO CDC target
+(tests/spark/orders_flows_pipeline.py). One test, two `spark-pipelines run`s (each starts its
+own Spark Connect server: slow): the first on the reference input, the second after new files
+arrive (late and tied change events among them), proving that a generated project runs again
+(no LOCATION_ALREADY_EXISTS) and stays equal to the local runner, table by table.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINE = ROOT / "examples/orders/pipeline.py"
+PIPELINE = ROOT / "tests/spark/orders_flows_pipeline.py"
 TABLES = ("bronze_orders", "bronze_customers", "silver_orders", "quarantine_orders",
-          "silver_customers", "silver_orders_enriched", "gold_daily_sales", "gold_customer_ltv")
+          "silver_customers", "silver_orders_enriched", "gold_daily_sales", "gold_customer_ltv",
+          "bronze_order_updates", "silver_order_stream", "order_activity",
+          "orders_current")
 #: Columns holding the time of the run that wrote them (they differ between two runs).
 RUN_TIME_COLUMNS = ("ingestion_timestamp", "_quarantined_at")
 FILE_3 = [
@@ -43,6 +47,23 @@ FILE_3 = [
      "order_date": "2024-01-05T09:00:00", "region": "ASIA"},
     {"order_id": None, "customer_id": 12, "amount": 1, "status": "pending",
      "order_date": "2024-01-06T09:00:00", "region": "EU"},
+]
+UPDATES_1 = [
+    {"order_id": 1, "status": "completed", "amount": 100.5, "seq": 1, "op": "UPSERT"},
+    {"order_id": 2, "status": "pending", "amount": 20.0, "seq": 1, "op": "UPSERT"},
+    {"order_id": 2, "status": "completed", "amount": 20.0, "seq": 3, "op": "UPSERT"},
+    {"order_id": 2, "status": "pending", "amount": 21.0, "seq": 2, "op": "UPSERT"},  # late
+    {"order_id": 8, "status": "completed", "amount": 75.25, "seq": 1, "op": "UPSERT"},
+    {"order_id": 8, "status": None, "amount": None, "seq": 2, "op": "DELETE"},
+    # same key and sequence: the greater hash of the event wins, on both runtimes
+    {"order_id": 10, "status": "pending", "amount": 60.1, "seq": 5, "op": "UPSERT"},
+    {"order_id": 10, "status": "completed", "amount": 61.0, "seq": 5, "op": "UPSERT"},
+]
+UPDATES_2 = [
+    {"order_id": 1, "status": "cancelled", "amount": 100.5, "seq": 2, "op": "DELETE"},
+    {"order_id": 8, "status": "completed", "amount": 80.0, "seq": 2, "op": "UPSERT"},  # loses
+    {"order_id": 2, "status": "cancelled", "amount": 20.0, "seq": 0, "op": "UPSERT"},  # late
+    {"order_id": 14, "status": "pending", "amount": 5.0, "seq": 1, "op": "UPSERT"},
 ]
 
 
@@ -93,6 +114,7 @@ def test_reference_pipeline_under_spark_pipelines_equals_local(
     raw = tmp_path / "raw"
     write_json_lines(raw / "orders", "part-1.json", FILE_1)
     write_json_lines(raw / "orders", "part-2.json", FILE_2)
+    write_json_lines(raw / "order_updates", "updates-1.json", UPDATES_1)
     spark.createDataFrame(
         CUSTOMERS, "customer_id BIGINT, customer_name STRING, customer_segment STRING"
     ).coalesce(1).write.parquet((raw / "customers").as_uri())
@@ -111,12 +133,20 @@ def test_reference_pipeline_under_spark_pipelines_equals_local(
     assert counts == {"bronze_orders": 12, "bronze_customers": 4, "silver_orders": 6,
                       "quarantine_orders": 5, "silver_customers": 3,
                       "silver_orders_enriched": 6, "gold_daily_sales": 4,
-                      "gold_customer_ltv": 4}
+                      "gold_customer_ltv": 4, "bronze_order_updates": 8,
+                      "silver_order_stream": 10, "order_activity": 18, "orders_current": 3}
+    current = spark.read.format("delta").load(str(project.warehouse / "orders_current"))
+    assert sorted((r.order_id, r.status, r.seq) for r in current.collect()) == [
+        (1, "completed", 1), (2, "completed", 3), (10, "completed", 5)]
+    activity = spark.sql(
+        f"DESCRIBE DETAIL delta.`{project.warehouse / 'order_activity'}`").first()
+    assert activity.partitionColumns == ["channel"]
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{project.warehouse / 'silver_orders'}`").first()
     assert detail.properties == {"delta.enableChangeDataFeed": "true", "quality": "silver"}
 
     # -- a second run in a new process, with one new file ----------------------------------
     write_json_lines(raw / "orders", "part-3.json", FILE_3)
+    write_json_lines(raw / "order_updates", "updates-2.json", UPDATES_2)
     runner.run(load_pipeline(PIPELINE, configuration=conf))
     second = spark_pipelines_run(project)
     output = second.stdout + second.stderr
@@ -125,3 +155,8 @@ def test_reference_pipeline_under_spark_pipelines_equals_local(
     counts = assert_same_tables(spark, local_wh, project.warehouse)
     assert (counts["bronze_orders"], counts["silver_orders"], counts["quarantine_orders"]) == (
         15, 7, 6)
+    assert (counts["silver_order_stream"], counts["order_activity"]) == (12, 24)
+    current = spark.read.format("delta").load(str(project.warehouse / "orders_current"))
+    # order 1 deleted, order 8's late upsert loses to its delete, order 2's late event ignored
+    assert sorted((r.order_id, r.status, r.seq) for r in current.collect()) == [
+        (2, "completed", 3), (10, "completed", 5), (14, "pending", 1)]

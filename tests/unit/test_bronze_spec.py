@@ -135,7 +135,7 @@ def test_autoloader_options_inferred_json() -> None:
         "cloudFiles.maxFilesPerTrigger": "5",
         "cloudFiles.inferColumnTypes": "true",
         "cloudFiles.schemaHints": "`amount` DECIMAL(10,2), `_corrupt_record` STRING",
-        "cloudFiles.rescuedDataColumn": "_rescued_data",
+        "rescuedDataColumn": "_rescued_data",
         "columnNameOfCorruptRecord": "_corrupt_record",
         "multiLine": "true",
     }
@@ -150,7 +150,7 @@ def test_autoloader_options_declared_csv() -> None:
         "cloudFiles.format": "csv",
         "cloudFiles.schemaEvolutionMode": "failOnNewColumns",
         "cloudFiles.includeExistingFiles": "true",
-        "cloudFiles.rescuedDataColumn": "_rescued_data",
+        "rescuedDataColumn": "_rescued_data",
         "columnNameOfCorruptRecord": "_bad",
         "header": "true",
         "sep": ";",

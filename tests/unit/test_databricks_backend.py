@@ -291,13 +291,13 @@ def test_autoloader_options() -> None:
         "cloudFiles.includeExistingFiles": "true", "cloudFiles.maxFilesPerTrigger": "10",
         "cloudFiles.inferColumnTypes": "false",
         "cloudFiles.schemaHints": "`_corrupt_record` STRING",
-        "cloudFiles.rescuedDataColumn": "_rescued_data",
+        "rescuedDataColumn": "_rescued_data",
         "columnNameOfCorruptRecord": "_corrupt_record", "header": "true"}
     typed = BronzeSpec(name="b", path="/p", schema="id BIGINT")
     assert autoloader_options(typed) == {
         "cloudFiles.format": "json", "cloudFiles.schemaEvolutionMode": "none",
         "cloudFiles.includeExistingFiles": "true",
-        "cloudFiles.rescuedDataColumn": "_rescued_data",
+        "rescuedDataColumn": "_rescued_data",
         "columnNameOfCorruptRecord": "_corrupt_record"}
 
 

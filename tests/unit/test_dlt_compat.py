@@ -11,7 +11,6 @@ import pytest
 import medallion
 import medallion.dlt as dlt
 from medallion import SpecError
-from medallion.dlt import reads_stream
 from medallion.loader import load_pipeline
 from tests.contracts.recording import HERE, pipelines_signatures, snapshot_signatures
 
@@ -119,28 +118,21 @@ def test_declares_rules_in_written_order_and_the_kind_from_the_reads() -> None:
     silver = pipeline["silver"].spec
     assert [(r.name, r.action) for r in silver.rules] == [
         ("a", "drop"), ("b", "drop"), ("c", "fail"), ("d", "warn")]
+    # The kind is the returned DataFrame's (isStreaming), decided when the table runs.
     assert (silver.incremental, silver.inputs(), silver.comment, silver.cluster_by) == (
-        True, ("bronze",), "c", ("id",))
+        None, ("bronze",), "c", ("id",))
     assert silver.table_properties == {"q": "s"}
-    assert (pipeline["v"].spec.incremental, pipeline["v"].spec.inputs()) == (False, ("silver",))
-    assert pipeline["files"].spec.incremental is True
-
-
-def test_reads_stream() -> None:
-    def batch() -> None:
-        spark.read.table("x")  # type: ignore[name-defined] # noqa: F821
-
-    def stream() -> None:
-        dlt.readStream("x")
-
-    assert (reads_stream(batch), reads_stream(stream)) == (False, True)
+    assert (pipeline["v"].spec.incremental, pipeline["v"].spec.inputs()) == (None, ("silver",))
+    assert pipeline["files"].spec.incremental is None
 
 
 @pytest.mark.parametrize(
     ("declare", "message"),
     [
-        (lambda: dlt.table(partition_cols=["d"])(lambda: None),
-         r"table '<lambda>': partition_cols= is not supported"),
+        (lambda: dlt.table(path="/x")(lambda: None),
+         r"table '<lambda>': path= is not supported"),
+        (lambda: dlt.table(name="t", schema=3)(lambda: None),
+         r"table 't': give schema= as DDL text .* or a StructType, not a int"),
         (lambda: dlt.table(name="t", spark_conf={"a": "b"})(lambda: None),
          r"table 't': spark_conf= is not supported"),
         (lambda: dlt.table("not callable"), r"first positional argument of @dlt.table"),

@@ -196,7 +196,7 @@ def test_every_problem_is_reported_at_its_line(tmp_path: Path) -> None:
     )
     assert lines[3] == (
         f"  {path}:9: table 's': kind 'sliver' is not a table kind. Did you mean 'silver'? "
-        "Kinds: bronze, silver, gold, streaming_table, auto_cdc"
+        "Kinds: bronze, silver, gold, streaming_table, auto_cdc, sink"
     )
     assert lines[4].startswith(
         f"  {path}:15: silver table 'silver_orders': unknown field 'tables[2].dedup_key'. "
@@ -209,7 +209,7 @@ def test_every_problem_is_reported_at_its_line(tmp_path: Path) -> None:
     )
     assert "kind 'query' tables compute rows with a Python function" in lines[6]
     assert lines[7] == f"  {path}:22: table 'nokind' has no 'kind': give one of bronze, " \
-                       "silver, gold, streaming_table, auto_cdc"
+                       "silver, gold, streaming_table, auto_cdc, sink"
     assert lines[8] == f"  {path}:23: gold table 'g': field 'tables[5].aggregations' is required"
     assert (exc.value.table, exc.value.field, exc.value.line) == (None, "configuraton", 2)
     assert exc.value.exit_code == 2
@@ -360,7 +360,7 @@ def test_schema_describes_fields_from_docstrings() -> None:
     assert schema["properties"]["configuration"]["description"].startswith(
         "Key/values, like a Databricks pipeline's configuration")
     kinds = schema["properties"]["tables"]["items"]["discriminator"]["mapping"]
-    assert sorted(kinds) == ["auto_cdc", "bronze", "gold", "silver", "streaming_table"]
+    assert sorted(kinds) == ["auto_cdc", "bronze", "gold", "silver", "sink", "streaming_table"]
 
 
 class _StreamingTableSpec(TableSpec):

@@ -286,3 +286,115 @@ def test_import_report_does_not_import_pyspark() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_each_note_of_a_flow_is_listed_once() -> None:
+    from medallion.report.html import _flow_notes
+    from medallion.report.model import FlowRun
+
+    silver = FlowRun("u1", "silver_orders", "silver_orders", "COMPLETED", duplicates_removed=53,
+                     quarantine_datasets=("quarantine_orders",),
+                     note="53 duplicate(s) removed")
+    assert _flow_notes(silver) == ["53 duplicate(s) removed", "quarantine: quarantine_orders"]
+    bronze = FlowRun("u1", "bronze_orders", "bronze_orders", "COMPLETED", malformed=1200,
+                     rescued=2, note="1200 malformed record(s) kept in _corrupt_record; 2 row(s) "
+                                     "with rescued data in _rescued_data; column x added")
+    assert _flow_notes(bronze) == ["1200 malformed record(s) kept in _corrupt_record",
+                                   "2 row(s) with rescued data in _rescued_data",
+                                   "column x added"]
+
+
+# -- medallion quality: the latest update's rules, or why there are none ----------------------
+def test_quality_names_the_last_update_with_rules_after_a_no_op_rerun() -> None:
+    from medallion.report.quality import quality_summary
+
+    header = ("pipeline         update     table.rule                                   passed "
+              "   failed pass rate")
+    # shop's latest update (3) found nothing new: its rules saw no record
+    assert quality_summary(three_updates()).text() == [
+        "pipeline 'other': no rule was evaluated in any of its 1 update(s)",
+        "pipeline 'shop': its latest update 00000003 (started 2024-05-01 15:00:00, COMPLETED) "
+        "evaluated no rule: no new rows reached a table with rules.\n"
+        "  Rules were last evaluated in update 00000002 (started 2024-05-01 14:00:00): "
+        "`medallion quality --pipeline shop --all-updates` shows it and every update",
+    ]
+    assert quality_summary(three_updates(), pipeline="shop", all_updates=True).text() == [
+        header,
+        "shop             00000001   silver.positive                                   3 "
+        "        2    60.00%",
+        "shop             00000001   silver.has_email                                  4 "
+        "        1    80.00%",
+        "shop             00000001   checked.known                                     5 "
+        "        0   100.00%",
+        "shop             00000002   silver.positive                                   1 "
+        "        1    50.00%",
+        "shop             00000002   silver.has_email                                  2 "
+        "        0   100.00%",
+    ]
+    # the latest update with rules is shown alone
+    first_two = [e for e in three_updates() if not e.update_id.startswith("00000003")]
+    assert quality_summary(first_two, pipeline="shop").text()[1:] == [
+        "shop             00000002   silver.positive                                   1 "
+        "        1    50.00%",
+        "shop             00000002   silver.has_email                                  2 "
+        "        0   100.00%",
+    ]
+    with pytest.raises(ReportError, match=r"--pipeline nope: no update of that pipeline in "
+                                          r"the event log; it has: 'other', 'shop'"):
+        quality_summary(three_updates(), pipeline="nope")
+
+
+# -- the event log read without Spark (delta-rs) ---------------------------------------------
+def test_delta_rs_reads_the_event_log_and_is_skipped_without_deltalake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from medallion.report.collect import EVENT_TYPES, delta_rs_events
+
+    origin = pa.struct([(k, pa.string()) for k in (
+        "pipeline_id", "pipeline_name", "update_id", "flow_id", "flow_name", "dataset_name",
+        "table_name")] + [("batch_id", pa.int64())])
+    schema = pa.schema([
+        ("id", pa.string()),
+        ("sequence", pa.struct([("update_id", pa.string()), ("seq_no", pa.int64())])),
+        ("origin", origin), ("timestamp", pa.timestamp("us", tz="UTC")),
+        ("message", pa.string()), ("level", pa.string()), ("maturity_level", pa.string()),
+        ("error", pa.string()), ("details", pa.string()), ("event_type", pa.string())])
+    events = three_updates()
+    rows = [{
+        "id": f"e{i}", "sequence": {"update_id": e.update_id, "seq_no": e.seq_no},
+        "origin": {"pipeline_id": "pid", "pipeline_name": e.pipeline_name,
+                   "update_id": e.update_id, "flow_id": None, "flow_name": e.flow_name,
+                   "dataset_name": e.dataset_name, "table_name": None, "batch_id": None},
+        "timestamp": e.timestamp.astimezone(dt.timezone.utc), "message": e.message,
+        "level": e.level, "maturity_level": "STABLE", "error": e.error, "details": e.details,
+        "event_type": e.event_type} for i, e in enumerate(events)]
+    warehouse = tmp_path / "wh"
+    write_deltalake(str(warehouse / "medallion_db" / "event_log"),
+                    pa.Table.from_pylist(rows, schema=schema))
+
+    source = delta_rs_events(warehouse=warehouse, schema="medallion_db")
+    assert source is not None
+    assert source.engine == "deltalake"
+
+    def key(e: EventRow) -> tuple[str, int]:
+        return (e.update_id, e.seq_no)
+
+    # the same rows, local wall-clock times as Spark's collect() gives them
+    assert sorted(source.read(EVENT_TYPES), key=key) == sorted(
+        (e for e in events if e.event_type in EVENT_TYPES), key=key)
+    assert [e.update_id for e in source.read(("create_update",), ["00000002-update"])] == [
+        "00000002-update"]
+    # `medallion quality` answers from it, without starting Spark
+    assert main(["quality", "--warehouse", str(warehouse), "--pipeline", "shop"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("pipeline 'shop': its latest update 00000003 ")
+    assert "starting Spark" not in out.err
+    # without deltalake, or on a folder delta-rs cannot read: None (the CLI uses Spark)
+    assert delta_rs_events(warehouse=tmp_path / "nothing", schema="medallion_db") is None
+    monkeypatch.setitem(sys.modules, "deltalake", None)
+    assert delta_rs_events(warehouse=warehouse, schema="medallion_db") is None

@@ -126,3 +126,131 @@ def test_each_registry_gets_its_own_implicit_pipeline() -> None:
         with graph_element_registration_context(reg):
             medallion.bronze_batch(name="customers", path="/x")
         assert [o.name for o in reg.outputs] == ["customers"]
+
+
+def layout(reg: Any) -> list[tuple[Any, ...]]:
+    """Tables (no reading views) with their kind, partition columns and properties."""
+    return [(type(o).__name__, o.name, o.partition_cols, o.table_properties)
+            for o in reg.outputs if type(o).__name__ != "TemporaryView"]
+
+
+def test_flows_variant_registers_streaming_tables_flows_and_the_cdc_target(
+    registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runpy
+
+    from medallion.backends.spark_pipelines import SparkPipelinesBackend
+
+    monkeypatch.setattr(SparkPipelinesBackend, "_infer", staticmethod(lambda decl: "x STRING"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClusteringNotAppliedWarning)
+        runpy.run_path(str(ROOT / "tests/spark/orders_flows_pipeline.py"),
+                       run_name="__medallion__")
+    added = layout(registry)[8:]
+    assert added == [
+        ("StreamingTable", "bronze_order_updates", None, {}),
+        ("StreamingTable", "silver_order_stream", None, {}),
+        # create_streaming_table with its partition columns, created by its first flow
+        ("StreamingTable", "order_activity", ["channel"], {}),
+        # AUTO CDC into Delta: the target is a materialized view folding the change events
+        ("MaterializedView", "orders_current", None, {"delta.enableChangeDataFeed": "true"}),
+    ]
+    flows = [(f.name, f.target) for f in registry.flows]
+    assert ("activity_from_orders", "order_activity") in flows
+    assert ("activity_from_updates", "order_activity") in flows
+    assert ("orders_current", "orders_current") in flows
+    cdc_source = [o.name for o in registry.outputs if o.name.startswith("bronze_order_updates__")]
+    assert sorted(cdc_source) == ["bronze_order_updates__medallion_read",  # the CDC fold
+                                  "bronze_order_updates__medallion_stream"]  # the append flow
+
+
+def test_partition_cols_reach_every_kind_of_table(registry: Any) -> None:
+    medallion.bronze_autoloader(name="events", path="/x", schema="id BIGINT, day STRING",
+                                partition_cols=["day"])
+    medallion.silver_with_rules(name="clean", source="events", partition_cols=["day"])
+    medallion.silver_with_rules(name="latest", source="events", dedup_keys=["id"],
+                                partition_cols=["day"])
+    assert [(n, p) for _, n, p, _ in layout(registry)] == [
+        ("events", ["day"]), ("clean", ["day"]), ("latest", ["day"])]
+
+
+def test_a_streaming_table_no_flow_writes_is_created_after_the_file_ran(
+    registry: Any, tmp_path: Path
+) -> None:
+    from medallion.backends.spark_pipelines import register_file
+
+    file = tmp_path / "p.py"
+    file.write_text("import medallion\n"
+                    "medallion.create_streaming_table('later', schema='id BIGINT')\n")
+    register_file(file)
+    assert [(type(o).__name__, o.name, o.schema) for o in registry.outputs] == [
+        ("StreamingTable", "later", "id BIGINT")]
+
+
+@pytest.mark.parametrize(("kwargs", "keyword"), [
+    ({"stored_as_scd_type": 2}, "stored_as_scd_type=2"),
+    ({"ignore_null_updates": True}, "ignore_null_updates"),
+    ({"apply_as_truncates": "op = 'T'"}, "apply_as_truncates"),
+    ({"once": True}, "once=True"),
+])
+def test_auto_cdc_options_the_runtime_lacks_are_refused_by_name(
+    registry: Any, kwargs: dict[str, Any], keyword: str
+) -> None:
+    medallion.bronze_autoloader(name="changes", path="/x", schema="id BIGINT, seq INT, op STRING")
+    medallion.create_streaming_table("current")
+    with pytest.raises(BackendError) as err:
+        medallion.create_auto_cdc_flow(target="current", source="changes", keys=["id"],
+                                       sequence_by="seq", **kwargs)
+    assert str(err.value).startswith("AUTO CDC flow 'current' (into 'current')")
+    assert f": {keyword} is not supported under spark-pipelines (AUTO CDC runs as SCD type 1" \
+        in str(err.value)
+    assert str(err.value).endswith(
+        f"remove {keyword.split('=')[0]}, or run the pipeline locally or on Databricks. See "
+        "docs/spark-pipelines.md")
+
+
+def test_once_flows_and_snapshot_cdc_are_refused_by_name(registry: Any) -> None:
+    medallion.bronze_autoloader(name="changes", path="/x", schema="id BIGINT, seq INT")
+    medallion.create_streaming_table("all_changes")
+    with pytest.raises(BackendError, match=r"once=True \(a one-time backfill flow\) is not "
+                       r"supported under spark-pipelines \(the server refuses one-time flows "
+                       r"\(DEFINE_FLOW_ONCE_OPTION_NOT_SUPPORTED\)\)"):
+        @medallion.append_flow(target="all_changes", once=True)
+        def backfill(ctx: Any) -> Any:
+            return ctx.read("changes")
+    medallion.create_streaming_table("snap")
+    with pytest.raises(BackendError, match="create_auto_cdc_from_snapshot_flow is not supported "
+                       "under spark-pipelines"):
+        medallion.create_auto_cdc_from_snapshot_flow(target="snap", source="changes",
+                                                     keys=["id"])
+
+
+def test_flow_order_mistakes_are_refused_with_the_fix(registry: Any) -> None:
+    medallion.bronze_autoloader(name="changes", path="/x", schema="id BIGINT, seq INT")
+    with pytest.raises(BackendError, match="its target 'nowhere' is not declared yet with "
+                       "create_streaming_table"):
+        @medallion.append_flow(target="nowhere")
+        def flow(ctx: Any) -> Any:
+            return ctx.read_stream("changes")
+    medallion.create_streaming_table("current")
+    medallion.silver_with_rules(name="reader", source="current", incremental=True)
+    with pytest.raises(BackendError, match="streams from 'current', which is a materialized "
+                       "view under spark-pipelines"):
+        medallion.create_auto_cdc_flow(target="current", source="changes", keys=["id"],
+                                       sequence_by="seq")
+
+
+def test_watermarked_streaming_gold_is_refused_and_update_mode_is_a_view(registry: Any) -> None:
+    from medallion import TimeWindow, agg
+
+    medallion.bronze_autoloader(name="events", path="/x", schema="ts TIMESTAMP, n INT")
+    window = {"incremental": True, "watermark": "1 hour",
+              "window": TimeWindow(column="ts", duration="1 hour"),
+              "aggregations": [agg.sum("n", alias="total")]}
+    with pytest.raises(BackendError, match=r'output_mode="append" \(a watermarked streaming '
+                       r"aggregation\) is not supported under spark-pipelines \(Spark Connect "
+                       "analyses withWatermark"):
+        medallion.gold_aggregate(name="hourly", source="events", output_mode="append",
+                                 **window)
+    medallion.gold_aggregate(name="hourly_now", source="events", output_mode="update", **window)
+    assert layout(registry)[-1] == ("MaterializedView", "hourly_now", None, {})

@@ -158,3 +158,22 @@ def test_rules_from_and_shortcuts() -> None:
     assert medallion.expect_or_drop("r", "x > 0").action == "drop"
     assert medallion.expect("r", "x > 0").action == "warn"
     assert medallion.expect_or_fail("r", "x > 0").action == "fail"
+
+
+def test_malformed_records_shorthands_and_checks() -> None:
+    assert silver(quarantine=True, malformed_records=True).malformed_records == (
+        "_corrupt_record",)
+    assert silver(quarantine=True, malformed_records="_bad").malformed_records == ("_bad",)
+    assert silver(malformed_records=False).malformed_records == ()
+    both = silver(quarantine=True, malformed_records=["_corrupt_record", "_rescued_data"])
+    assert both.outputs() == ("silver_orders", "silver_orders_quarantine")  # no drop rule needed
+    with pytest.raises(SpecError) as info:
+        silver(malformed_records=True)
+    assert str(info.value) == (
+        "silver table 'silver_orders': malformed_records sends malformed rows to the quarantine "
+        "table, and this table has none: set quarantine (e.g. quarantine: true)")
+    with pytest.raises(SpecError) as info:
+        silver(quarantine=True, malformed_records=["bad col"])
+    assert str(info.value) == (
+        "silver table 'silver_orders': field 'malformed_records': malformed_records column "
+        "'bad col' is not a plain column name; e.g. [_corrupt_record, _rescued_data]")

@@ -75,3 +75,15 @@ def test_split_alias() -> None:
     assert split_alias("a + b as `my sum`") == ("a + b", "my sum")
     with pytest.raises(SqlSyntaxError):
         split_alias("a AS b c")
+
+
+def test_cast_types_inside_expressions_are_checked() -> None:
+    from medallion.quality.sqlexpr import SqlSyntaxError, check_expression
+
+    assert check_expression("cast(a AS interval day to second)").text == "interval day to second"
+    assert check_expression("a::string collate UTF8_LCASE").text == "string collate UTF8_LCASE"
+    with pytest.raises(SqlSyntaxError) as info:
+        check_expression("try_cast(amount AS decimall(10,2)) > 0")
+    assert str(info.value) == (
+        "'decimall(10,2)' is not a Spark SQL data type (unknown type 'decimall'; did you mean "
+        "'decimal'?) at ')' (position 33)")

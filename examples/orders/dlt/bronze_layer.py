@@ -1,9 +1,19 @@
-# The reference brief's bronze notebook, unchanged except for two things:
-#   - `import dlt` became `import medallion.dlt as dlt`;
-#   - the /mnt/... paths became local folders (data/...).
-# Run the three notebooks locally:  medallion run bronze_layer.py silver_layer.py gold_layer.py
+# The reference brief's bronze notebook, changed only where Databricks itself demands it:
+#   - `import dlt` became `import medallion.dlt as dlt` (on Databricks keep `import dlt`);
+#   - the input folder is the pipeline configuration `raw_path` (Databricks: set it in the
+#     pipeline's configuration to a volume holding orders/ and customers/). Locally it defaults
+#     to examples/orders/raw, the sample input made by the demo's generator (300 orders with
+#     bad rows, 30 customers); `medallion demo` writes more into <warehouse>/_demo_input;
+#   - the file name comes from `_metadata.file_path`: Unity Catalog and serverless reject
+#     `input_file_name()`;
+#   - no `cloudFiles.schemaLocation`: a pipeline manages the schema location of its streams.
+# Run the three notebooks locally, from the repository root:
+#   medallion run examples/orders/dlt/bronze_layer.py examples/orders/dlt/silver_layer.py \
+#       examples/orders/dlt/gold_layer.py [--conf raw_path=DIR]
 import medallion.dlt as dlt
 from pyspark.sql.functions import *
+
+raw_path = spark.conf.get("raw_path", "examples/orders/raw")
 
 # Streaming ingestion with Auto Loader
 @dlt.table(
@@ -19,11 +29,10 @@ def bronze_orders():
         spark.readStream
             .format("cloudFiles")
             .option("cloudFiles.format", "json")
-            .option("cloudFiles.schemaLocation", "data/schema/orders")
             .option("cloudFiles.inferColumnTypes", "true")
-            .load("data/raw/orders/")
+            .load(f"{raw_path}/orders/")
             .withColumn("ingestion_timestamp", current_timestamp())
-            .withColumn("source_file", input_file_name())
+            .withColumn("source_file", col("_metadata.file_path"))
     )
 
 # Batch ingestion for reference data
@@ -35,6 +44,6 @@ def bronze_customers():
     return (
         spark.read
             .format("parquet")
-            .load("data/raw/customers/")
+            .load(f"{raw_path}/customers/")
             .withColumn("ingestion_timestamp", current_timestamp())
     )

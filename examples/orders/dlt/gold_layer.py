@@ -3,7 +3,7 @@
 # properties are not Delta settings and cluster nothing (medallion refuses them and names
 # cluster_by), so gold_daily_sales declares real liquid clustering with cluster_by instead.
 # (pyspark 4 no longer exports countDistinct through `import *`: imported by name, as any
-# Spark 4 runtime needs.)
+# Spark 4 runtime needs.) Input: the tables of silver_layer.py.
 import medallion.dlt as dlt
 from pyspark.sql.functions import *
 from pyspark.sql.functions import countDistinct

@@ -1,5 +1,9 @@
 # The reference brief's silver notebook (plus its silver_customers table from the Change Data
-# Feed section), unchanged except for `import medallion.dlt as dlt`.
+# Feed section), with `import medallion.dlt as dlt` and one fix: the casts are `try_cast`, as
+# medallion's silver_with_rules casts. The brief's ANSI casts fail the whole update on the
+# demo's own data (an amount of '88.7x'; Spark 4 and serverless run ANSI mode); try_cast makes
+# it NULL, so the valid_amount rule drops the row and quarantine_orders keeps it, as intended.
+# Input: the tables of bronze_layer.py.
 import medallion.dlt as dlt
 from pyspark.sql.functions import *
 
@@ -20,11 +24,11 @@ def silver_orders():
     return (
         dlt.read_stream("bronze_orders")
             .select(
-                col("order_id").cast("long"),
-                col("customer_id").cast("long"),
-                col("amount").cast("decimal(10,2)"),
+                expr("try_cast(order_id AS BIGINT)").alias("order_id"),
+                expr("try_cast(customer_id AS BIGINT)").alias("customer_id"),
+                expr("try_cast(amount AS DECIMAL(10,2))").alias("amount"),
                 col("status"),
-                to_timestamp(col("order_date")).alias("order_date"),
+                expr("try_cast(order_date AS TIMESTAMP)").alias("order_date"),
                 col("region"),
                 col("ingestion_timestamp")
             )
@@ -55,18 +59,20 @@ def silver_orders_enriched():
     comment="Orders that failed validation rules"
 )
 def quarantine_orders():
+    # bronze's amount is text when a file holds a non-number: compare its try_cast value
+    amount = expr("try_cast(amount AS DECIMAL(10,2))")
     return (
         dlt.read_stream("bronze_orders")
             .where(
-                "order_id IS NULL OR " +
-                "amount IS NULL OR amount <= 0 OR amount >= 100000 OR " +
-                "status NOT IN ('pending', 'completed', 'cancelled')"
+                col("order_id").isNull() | amount.isNull() | (amount <= 0) |
+                (amount >= 100000) | ~col("status").isin("pending", "completed", "cancelled")
             )
             .withColumn("quarantine_reason",
                 when(col("order_id").isNull(), "missing_order_id")
                 .when(col("amount").isNull(), "missing_amount")
-                .when(col("amount") <= 0, "invalid_amount_negative")
-                .when(col("amount") >= 100000, "invalid_amount_too_high")
+                .when(amount.isNull(), "invalid_amount_not_a_number")
+                .when(amount <= 0, "invalid_amount_negative")
+                .when(amount >= 100000, "invalid_amount_too_high")
                 .otherwise("invalid_status")
             )
             .withColumn("quarantine_timestamp", current_timestamp())

@@ -44,6 +44,7 @@ from medallion.specs import (
     GoldSpec,
     QuerySpec,
     SilverSpec,
+    SinkSpec,
     StreamingTableSpec,
 )
 from medallion.specs.bronze import TEXT_FORMATS
@@ -152,6 +153,7 @@ class DatabricksBackend(DeclarativeBackend):
         AppendFlowSpec: "append_flow",
         AutoCdcSpec: "auto_cdc",
         AutoCdcSnapshotSpec: "auto_cdc_snapshot",
+        SinkSpec: "sink",
     }
 
     def __init__(
@@ -177,12 +179,16 @@ class DatabricksBackend(DeclarativeBackend):
             rules = {r.name: r.condition for r in dataset.expectations if r.action == action}
             if rules:
                 func = getattr(self.api, decorator)(rules)(func)
-        if self.flavour == "dp":
-            define = self.api.table if dataset.streaming else self.api.materialized_view
+        if self.flavour == "dp" and dataset.streaming is False:
+            define = self.api.materialized_view
         else:
-            define = self.api.table  # dlt decides the kind from the DataFrame the query returns
-        define(**table_options(dataset.name, dataset.comment, dataset.table_properties,
-                               dataset.cluster_by))(func)
+            define = self.api.table  # dlt (and dp's table) decide from the returned DataFrame
+        options = table_options(dataset.name, dataset.comment, dataset.table_properties,
+                                dataset.cluster_by, dataset.partition_cols,
+                                cluster_by_auto=dataset.cluster_by_auto)
+        if dataset.private:
+            options["private" if self.flavour == "dp" else "temporary"] = True
+        define(**options)(func)
 
     def read(self, name: str, *, stream: bool) -> DataFrame:
         """``dlt.read*`` for pipeline datasets with ``dlt``; ``spark.read*.table`` otherwise."""
@@ -227,7 +233,8 @@ class DatabricksBackend(DeclarativeBackend):
         strict = bool(rules.drop_indexes or rules.fail_indexes)
 
         def rows() -> DataFrame:
-            df = core.prepare(self.read(spec.source, stream=stream), spec, source_row=False)
+            source = core.well_formed(self.read(spec.source, stream=stream), spec)
+            df = core.prepare(source, spec, source_row=False)
             if spec.dedup_keys:
                 keep = ~rules.accepts() if strict else None
                 if stream:
@@ -238,11 +245,7 @@ class DatabricksBackend(DeclarativeBackend):
 
         out = [self.dataset(spec, streaming=stream, query=rows, expectations=spec.rules)]
         if spec.quarantine is not None:
-            out.append(self.quarantine(
-                decl, spec.quarantine, streaming=stream,
-                prepared=lambda: core.prepare(self.read(spec.source, stream=stream), spec),
-                source_row=core.transforms_rows(spec),
-            ))
+            out.append(self.silver_quarantine(decl, stream=stream))
         return out
 
     def query(self, decl: Declaration) -> list[Dataset]:
@@ -277,7 +280,15 @@ class DatabricksBackend(DeclarativeBackend):
         """``create_streaming_table`` with the table's expectations (flows write into it)."""
         spec: StreamingTableSpec = decl.spec  # type: ignore[assignment]
         options = table_options(spec.name, spec.comment, spec.effective_properties,
-                                spec.cluster_by, spec.partition_cols)
+                                spec.cluster_by, spec.partition_cols,
+                                cluster_by_auto=spec.cluster_by_auto)
+        if spec.private:
+            if self.flavour != "dp":
+                raise BackendError(
+                    f"{decl.describe()}: private=True on a streaming table needs Databricks' "
+                    "pyspark.pipelines (dp); the legacy dlt module's create_streaming_table "
+                    "has no private= (nor temporary=). Run on a runtime with dp, or drop it.")
+            options["private"] = True
         if spec.schema_ is not None:
             options["schema"] = spec.schema_
         for action, decorator in EXPECTATION_DECORATORS:
@@ -285,6 +296,13 @@ class DatabricksBackend(DeclarativeBackend):
             if rules:
                 options[decorator] = rules
         self.api.create_streaming_table(**options)
+        self.streaming[spec.name] = True
+        return []
+
+    def sink(self, decl: Declaration) -> list[Dataset]:
+        """``create_sink``: the append flows writing it name it as their target."""
+        spec: SinkSpec = decl.spec  # type: ignore[assignment]
+        self.api.create_sink(name=spec.name, format=spec.format, options=dict(spec.options))
         self.streaming[spec.name] = True
         return []
 
@@ -310,6 +328,9 @@ class DatabricksBackend(DeclarativeBackend):
         }
         optional: dict[str, Any] = {
             "ignore_null_updates": spec.ignore_null_updates or None,
+            "ignore_null_updates_column_list": _listed(spec.ignore_null_updates_column_list),
+            "ignore_null_updates_except_column_list":
+                _listed(spec.ignore_null_updates_except_column_list),
             "apply_as_deletes": spec.apply_as_deletes,
             "apply_as_truncates": spec.apply_as_truncates,
             "column_list": _listed(spec.column_list),
@@ -342,6 +363,8 @@ class DatabricksBackend(DeclarativeBackend):
             value = _listed(getattr(spec, key))
             if value is not None:
                 options[key] = value
+        if spec.once:
+            options["once"] = True
         if self.flavour == "dp":
             self.api.create_auto_cdc_from_snapshot_flow(**options)
         else:
@@ -355,8 +378,15 @@ def table_options(
     properties: Mapping[str, str],
     cluster_by: Sequence[str],
     partition_cols: Sequence[str] = (),
+    *,
+    cluster_by_auto: bool = False,
 ) -> dict[str, Any]:
-    """The keyword arguments of a table registration, leaving out what is not set."""
+    """The keyword arguments of a table registration, leaving out what is not set.
+
+    Example:
+        >>> table_options("t", None, {}, ["id"], cluster_by_auto=True)
+        {'name': 't', 'cluster_by_auto': True, 'cluster_by': ['id']}
+    """
     options: dict[str, Any] = {"name": name}
     if comment is not None:
         options["comment"] = comment
@@ -364,6 +394,8 @@ def table_options(
         options["table_properties"] = dict(properties)
     if partition_cols:
         options["partition_cols"] = list(partition_cols)
+    if cluster_by_auto:
+        options["cluster_by_auto"] = True
     if cluster_by:
         options["cluster_by"] = list(cluster_by)
     return options

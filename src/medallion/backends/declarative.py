@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from medallion.context import call_query
+from medallion.core import silver as core_silver
 from medallion.core.gold import aggregate
 from medallion.core.rules import RuleSet, quarantine_comment
 from medallion.errors import BackendError, TableRunError
@@ -45,20 +46,27 @@ class Dataset:
 
     Attributes:
         name: Dataset (table) name.
-        streaming: A streaming table (appended from a stream) or a materialized view.
+        streaming: A streaming table (appended from a stream) or a materialized view; None
+            when the runtime decides from the DataFrame the query returns (``@dlt.table``).
         query: Zero-argument function returning the DataFrame; the runtime calls it.
         comment: Table comment.
         table_properties: Delta table properties.
         cluster_by: Liquid clustering columns.
+        partition_cols: Partition columns.
+        cluster_by_auto: Automatic liquid clustering.
+        private: Materialized but not published to the catalog.
         expectations: Rules the runtime enforces natively (empty when the query enforces them).
     """
 
     name: str
-    streaming: bool
+    streaming: bool | None
     query: QueryFunction
     comment: str | None = None
     table_properties: Mapping[str, str] = field(default_factory=dict)
     cluster_by: tuple[str, ...] = ()
+    partition_cols: tuple[str, ...] = ()
+    cluster_by_auto: bool = False
+    private: bool = False
     expectations: tuple[Rule, ...] = ()
 
 
@@ -126,8 +134,9 @@ class DeclarativeBackend:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.reader = RuntimeReader(self)
-        #: Registered dataset name → whether it is a streaming table.
-        self.streaming: dict[str, bool] = {}
+        #: Registered dataset name → whether it is a streaming table (None: the runtime
+        #: decides from the DataFrame its query returns).
+        self.streaming: dict[str, bool | None] = {}
 
     # -- the interface ----------------------------------------------------------------------
     def declare(self, decl: Declaration) -> None:
@@ -178,7 +187,7 @@ class DeclarativeBackend:
         self,
         spec: TableSpec,
         *,
-        streaming: bool,
+        streaming: bool | None,
         query: QueryFunction,
         expectations: tuple[Rule, ...] = (),
     ) -> Dataset:
@@ -190,6 +199,9 @@ class DeclarativeBackend:
             comment=spec.comment,
             table_properties=spec.effective_properties,
             cluster_by=spec.cluster_by,
+            partition_cols=spec.partition_cols,
+            cluster_by_auto=spec.cluster_by_auto,
+            private=spec.private,
             expectations=expectations,
         )
 
@@ -198,26 +210,46 @@ class DeclarativeBackend:
         decl: Declaration,
         name: str,
         *,
-        streaming: bool,
+        streaming: bool | None,
         prepared: QueryFunction,
         source_row: bool,
+        prepare: Callable[[DataFrame], DataFrame] | None = None,
+        malformed: Callable[[DataFrame], DataFrame] | None = None,
     ) -> Dataset:
         """The quarantine table of ``decl``: rows failing a drop rule, from the same rules.
 
-        Its query also carries the fail guard, so that when a ``fail`` rule stops the table's
-        update the quarantine table does not advance on its own either.
+        The rules see ``prepare(prepared())`` (or ``prepared()``). Its query also carries the
+        fail guard, so that when a ``fail`` rule stops the table's update the quarantine table
+        does not advance on its own either. ``malformed`` adds, from the same read, the rows a
+        silver table's ``malformed_records`` diverts, which no rule sees.
         """
         rules = RuleSet(decl.name, decl.spec.rules)  # type: ignore[attr-defined]
 
         def rows() -> DataFrame:
-            annotated = rules.enforce(rules.annotate(prepared()))
-            return rules.quarantined(annotated, source_row=source_row)
+            source = prepared()
+            evaluated = source if prepare is None else prepare(source)
+            annotated = rules.enforce(rules.annotate(evaluated))
+            out = rules.quarantined(annotated, source_row=source_row)
+            return out if malformed is None else out.union(malformed(source))
 
         return Dataset(
             name=name,
             streaming=streaming,
             query=named(rows, name),
             comment=quarantine_comment(decl.name),
+        )
+
+    def silver_quarantine(self, decl: Declaration, *, stream: bool) -> Dataset:
+        """A silver table's quarantine: drop-rule failures (and its malformed source rows)."""
+        spec: SilverSpec = decl.spec  # type: ignore[assignment]
+        assert spec.quarantine is not None
+        return self.quarantine(
+            decl, spec.quarantine, streaming=stream,
+            prepared=lambda: self.read(spec.source, stream=stream),
+            prepare=lambda df: core_silver.prepare(core_silver.well_formed(df, spec), spec),
+            source_row=core_silver.transforms_rows(spec),
+            malformed=((lambda df: core_silver.malformed_quarantine(df, spec))
+                       if spec.malformed_records else None),
         )
 
     def user_rows(self, decl: Declaration) -> QueryFunction:
@@ -244,15 +276,18 @@ class DeclarativeBackend:
         The runtime needs the dataset kind when the dataset is registered, so the source must
         have been declared first unless ``incremental`` says it.
         """
+        decided = self.streaming.get(source, False)
         if is_external(source):
             source_streams = False
-        elif source in self.streaming:
-            source_streams = self.streaming[source]
+        elif source in self.streaming and decided is not None:
+            source_streams = decided
         elif incremental is None:
+            why = ("whose kind its DataFrame decides when the pipeline runs" if decided is None
+                   else "which is not declared yet")
             raise BackendError(
-                f"{decl.describe()} reads '{source}', which is not declared yet: the "
-                f"{self.runtime} needs to know now whether it is a streaming table. Declare "
-                f"'{source}' before it, or set incremental=True or False on it."
+                f"{decl.describe()} reads '{source}', {why}: the {self.runtime} needs to know "
+                f"now whether it is a streaming table. Declare '{source}' before it, or set "
+                "incremental=True or False on it."
             )
         else:
             return incremental

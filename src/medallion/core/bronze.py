@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 def autoloader_options(spec: BronzeSpec) -> dict[str, str]:
     """Every reader option of the ``cloudFiles`` stream for ``spec`` (not ``schemaLocation``).
 
-    Options that Databricks would otherwise default differently from medallion are given
+    The rescued data column is Auto Loader's documented ``rescuedDataColumn`` option (a file
+    format option, without the ``cloudFiles.`` prefix). Options that Databricks would otherwise
+    default differently from medallion are given
     explicitly (the evolution mode, the rescued data column, the corrupt record column), so the
     stream means the same thing on Databricks as on the local runner. For JSON and CSV the
     corrupt record column is declared (through ``cloudFiles.schemaHints`` when the schema is
@@ -35,7 +37,7 @@ def autoloader_options(spec: BronzeSpec) -> dict[str, str]:
         {'cloudFiles.format': 'json', 'cloudFiles.schemaEvolutionMode': 'addNewColumns',
          'cloudFiles.includeExistingFiles': 'true', 'cloudFiles.inferColumnTypes': 'false',
          'cloudFiles.schemaHints': '`amount` DOUBLE, `_corrupt_record` STRING',
-         'cloudFiles.rescuedDataColumn': '_rescued_data',
+         'rescuedDataColumn': '_rescued_data',
          'columnNameOfCorruptRecord': '_corrupt_record'}
     """
     options: dict[str, str] = {"cloudFiles.format": spec.format}
@@ -54,7 +56,7 @@ def autoloader_options(spec: BronzeSpec) -> dict[str, str]:
         if hints:
             options["cloudFiles.schemaHints"] = columns_ddl(hints)
     if spec.rescue_column is not None:
-        options["cloudFiles.rescuedDataColumn"] = spec.rescue_column
+        options["rescuedDataColumn"] = spec.rescue_column
     if spec.format in TEXT_FORMATS and spec.corrupt_record_column is not None:
         options["columnNameOfCorruptRecord"] = spec.corrupt_record_column
     for key, value in spec.options.items():

@@ -104,7 +104,7 @@ def _with_life(events: DataFrame, keys: Sequence[str]) -> DataFrame:
 
 
 def _fill_nulls(events: DataFrame, keys: Sequence[str], values: Sequence[str]) -> DataFrame:
-    """``ignore_null_updates``: a NULL takes the key's last non-NULL value since its last delete."""
+    """Ignored NULL updates: a NULL in ``values`` takes the key's last value since its delete."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -122,19 +122,20 @@ def scd1_state(
 ) -> DataFrame:
     """Each key's final state after its events: one row, :data:`OP` ``upsert`` or ``delete``.
 
-    With ``merge_nulls`` (and ``ignore_null_updates``), :data:`KEEP_NULLS` says whether NULLs
-    of the row should keep the values already in the target: true when no delete of the key
-    precedes the final upsert among ``events``.
+    With ``merge_nulls`` (and NULL updates ignored in some column), :data:`KEEP_NULLS` says
+    whether NULLs of those columns should keep the values already in the target: true when no
+    delete of the key precedes the final upsert among ``events``.
     """
     from pyspark.sql import functions as F
 
     keys = spec.keys
     staged = _with_life(events, keys)
-    if spec.ignore_null_updates:
-        staged = _fill_nulls(staged, keys, values)
+    ignored = spec.null_ignoring(tuple(values))
+    if ignored:
+        staged = _fill_nulls(staged, keys, ignored)
     last = _key_window(keys).orderBy(F.col(SEQ).desc())
     staged = staged.withColumn(_RANK, F.row_number().over(last)).where(F.col(_RANK) == 1)
-    keep = (F.col(_LIFE) == 0) if (merge_nulls and spec.ignore_null_updates) else F.lit(False)
+    keep = (F.col(_LIFE) == 0) if (merge_nulls and ignored) else F.lit(False)
     return staged.select(
         *[F.col(quote(c)) for c in (*keys, *values)], F.col(SEQ), F.col(OP),
         keep.alias(KEEP_NULLS),
@@ -155,8 +156,9 @@ def scd2_versions(
 
     keys = spec.keys
     staged = _with_life(events, keys)
-    if spec.ignore_null_updates:
-        staged = _fill_nulls(staged, keys, values)
+    ignored = spec.null_ignoring(tuple(values))
+    if ignored:
+        staged = _fill_nulls(staged, keys, ignored)
     ordered = _key_window(keys).orderBy(F.col(SEQ))
     upto = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     tracked_now = F.struct(*[F.col(quote(c)) for c in tracked]) if tracked else F.lit(True)

@@ -1,6 +1,7 @@
 """What a silver table IS, written once for every backend.
 
-casts and derived columns → rules (every row evaluated; drop failures split off) → dedup → joins.
+malformed records to quarantine → casts and derived columns → rules (every row evaluated; drop
+failures split off) → dedup → joins.
 
 Nothing here forces analysis of its input (no ``.columns``, no ``DataFrame.drop``, no
 ``dropDuplicates`` with a subset, which Spark Connect always analyses), so these functions also
@@ -14,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from medallion.core.rules import ROW_COLUMN, SOURCE_ROW_COLUMN
+from medallion.core.rules import (
+    FAILED_RULES_COLUMN,
+    JSON_WITH_NULLS,
+    QUARANTINED_AT_COLUMN,
+    ROW_COLUMN,
+    SOURCE_ROW_COLUMN,
+)
 from medallion.specs.silver import SilverSpec
 
 if TYPE_CHECKING:
@@ -25,6 +32,8 @@ if TYPE_CHECKING:
 ROW_NUMBER_COLUMN = "__medallion_rn"
 KEEP_COLUMN = "__medallion_keep"
 TOKEN_COLUMN = "__medallion_dedup_token"
+#: ``_failed_rules`` of a row that ``malformed_records`` sent to quarantine.
+MALFORMED_REASON = "malformed_record"
 
 
 def quote(name: str) -> str:
@@ -68,6 +77,45 @@ def prepare(df: DataFrame, spec: SilverSpec, *, source_row: bool = True) -> Data
             keep.append(F.col(SOURCE_ROW_COLUMN))
         df = df.select(*keep)
     return df
+
+
+def malformed(spec: SilverSpec) -> Column:
+    """TRUE for a source row that ``malformed_records`` marks as malformed (never NULL)."""
+    from pyspark.sql import functions as F
+
+    flag: Column = F.lit(False)
+    for column in spec.malformed_records:
+        flag = flag | F.col(quote(column)).isNotNull()
+    return flag
+
+
+def well_formed(df: DataFrame, spec: SilverSpec) -> DataFrame:
+    """The source rows the rules see: without the malformed ones (all of them when off)."""
+    return df.where(~malformed(spec)) if spec.malformed_records else df
+
+
+def malformed_quarantine(df: DataFrame, spec: SilverSpec) -> DataFrame:
+    """The malformed source rows as quarantine rows, reason ``malformed_record``.
+
+    Prepared like every other row (so the columns match the quarantine table's), with the raw
+    source row as JSON in ``_source_row`` when the spec transforms rows; their columns are
+    mostly NULL, and the raw text is in the corrupt record column. No rule is evaluated.
+    """
+    from pyspark.sql import functions as F
+
+    prepared = prepare(df.where(malformed(spec)), spec)
+    row = F.struct(F.col("*"))
+    if transforms_rows(spec):
+        row = row.withField(SOURCE_ROW_COLUMN,
+                            F.to_json(F.col(SOURCE_ROW_COLUMN), JSON_WITH_NULLS))
+    packed = prepared.select(
+        row.alias(ROW_COLUMN),
+        F.array(F.lit(MALFORMED_REASON)).alias(FAILED_RULES_COLUMN),
+        F.current_timestamp().alias(QUARANTINED_AT_COLUMN),
+    )
+    return packed.select(
+        F.col(f"{ROW_COLUMN}.*"), F.col(FAILED_RULES_COLUMN), F.col(QUARANTINED_AT_COLUMN)
+    )
 
 
 def helper_columns(spec: SilverSpec) -> tuple[str, ...]:

@@ -61,6 +61,7 @@ def declare_orders_pipeline(raw: str) -> None:
                 "ingestion_timestamp"],
         rules=ORDER_RULES,
         quarantine="quarantine_orders",
+        malformed_records=True,  # unparseable lines go to quarantine, not to the rules
         dedup_keys=["order_id"],
         change_data_feed=True,
         table_properties={"quality": "silver"},

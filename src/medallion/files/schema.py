@@ -38,6 +38,11 @@ def _quarantine(prop: dict[str, Any]) -> None:
     _alternatives(prop, {"type": "boolean", "description": "true: '<name>_quarantine'"})
 
 
+def _malformed_records(prop: dict[str, Any]) -> None:
+    _alternatives(prop, _STRING, {"type": "boolean",
+                                  "description": "true: ['_corrupt_record']; false: off"})
+
+
 def _group_by(prop: dict[str, Any]) -> None:
     items = prop.get("items")
     if items is not None:
@@ -55,6 +60,7 @@ _SHORTHANDS: dict[str | tuple[str, str], Any] = {
     ("BronzeSpec", "options"): _scalar_values,
     ("SilverSpec", "dedup_keys"): _string_list_or_text,
     ("SilverSpec", "quarantine"): _quarantine,
+    ("SilverSpec", "malformed_records"): _malformed_records,
     ("Join", "on"): _string_list_or_text,
     ("GoldSpec", "group_by"): _group_by,
 }

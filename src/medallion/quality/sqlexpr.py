@@ -26,6 +26,9 @@ __all__ = [
 ]
 
 
+_INTERVAL_WORDS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "TO")
+
+
 class SqlSyntaxError(ValueError):
     """The text is not one valid SQL expression; the message says where and why."""
 
@@ -422,7 +425,23 @@ class _Parser:
             self.advance()
             if depth == 0 and not self.at_op("(", "<"):
                 break
-        return self.text[start : self.tok.pos].strip()
+        first = self.text[start:].split(None, 1)[0].upper()
+        words = _INTERVAL_WORDS if first == "INTERVAL" else ("COLLATE",)
+        while self.tok.kind in ("ident", "kw") and self.tok.upper in words:
+            collate = self.tok.upper == "COLLATE"
+            self.advance()
+            if collate and self.tok.kind in ("ident", "qident", "kw"):
+                self.advance()
+        end = self.tok.pos if self.tok.kind != "eof" else len(self.text)
+        type_text = self.text[start:end].strip()
+        # (imported here: medallion.specs imports this module)
+        from medallion.specs.datatypes import DataTypeError, parse_data_type
+
+        try:
+            parse_data_type(type_text)
+        except DataTypeError as exc:
+            self.fail(f"{type_text!r} is not a Spark SQL data type ({exc})")
+        return type_text
 
     def primary(self) -> Node:
         t = self.tok

@@ -43,6 +43,8 @@ from medallion.report.model import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from medallion.report.collect import EventSource
+
 __all__ = [
     "DEFAULT_RUNS",
     "EventRow",
@@ -98,13 +100,18 @@ def collect_events(
     pipeline: str | None = None,
     runs: int = DEFAULT_RUNS,
     spark: SparkSession | None = None,
+    source: EventSource | None = None,
 ) -> list[EventRow]:
-    """The event-log rows of a pipeline's last ``runs`` updates (queried with Spark)."""
+    """The event-log rows of a pipeline's last ``runs`` updates.
+
+    Queried with Spark, or read by ``source``
+    (:func:`medallion.report.collect.delta_rs_events` reads them without Spark).
+    """
     check_event_log(warehouse, schema)
     from medallion.report.collect import collect_events as collect
 
     return collect(warehouse=warehouse, schema=schema, pipeline=pipeline, runs=runs,
-                   spark=spark)
+                   spark=spark, source=source)
 
 
 def load_report(
@@ -114,6 +121,7 @@ def load_report(
     pipeline: str | None = None,
     runs: int = DEFAULT_RUNS,
     spark: SparkSession | None = None,
+    source: EventSource | None = None,
 ) -> Report:
     """The report's model for a warehouse: what :func:`build_report` draws.
 
@@ -123,6 +131,8 @@ def load_report(
         pipeline: The pipeline to report on; default the one that ran last.
         runs: How many of its most recent updates to cover (the trend charts' length).
         spark: Session to query with; default the active one, or a new local session.
+        source: Where the rows come from instead of Spark (an
+            :class:`~medallion.report.collect.EventSource`).
 
     Raises:
         ReportError: when there is no event log, or no update of ``pipeline`` in it.
@@ -131,7 +141,7 @@ def load_report(
         raise ReportError(f"runs={runs}: give at least 1 run")
     root = check_event_log(warehouse, schema)
     events = collect_events(warehouse=root, schema=schema, pipeline=pipeline, runs=runs,
-                            spark=spark)
+                            spark=spark, source=source)
     return report_from_events(events, warehouse=str(root), schema=schema, pipeline=pipeline,
                               runs=runs)
 

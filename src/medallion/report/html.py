@@ -61,9 +61,17 @@ def _flow_notes(flow: FlowRun) -> list[str]:
     if flow.malformed:
         notes.append(f"{flow.malformed:,} malformed record(s)")
     if flow.rescued:
-        notes.append(f"{flow.rescued:,} record(s) with rescued data")
-    if flow.note:
-        notes.append(flow.note)
+        notes.append(f"{flow.rescued:,} row(s) with rescued data")
+    # The runner's own note repeats some metrics, often in more words: say each fact once.
+    for part in (p.strip() for p in flow.note.split("; ") if p.strip()):
+        bare = part.replace(",", "")
+        same = next((i for i, n in enumerate(notes)
+                     if bare == n.replace(",", "") or bare.startswith(n.replace(",", "") + " ")),
+                    None)
+        if same is None:
+            notes.append(part)
+        else:
+            notes[same] = part
     return notes
 
 

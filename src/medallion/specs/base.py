@@ -124,6 +124,12 @@ class TableSpec(Definition):
         partition_cols: Partition columns (Hive-style folders); not combinable with
             ``cluster_by``, prefer clustering.
         change_data_feed: Record row-level changes (sets ``delta.enableChangeDataFeed``).
+        cluster_by_auto: Let Databricks choose the clustering keys from the workload
+            (``cluster_by`` gives the initial ones). Locally the table is clustered by
+            ``cluster_by`` only: the rows are the same, only their layout differs.
+        private: Materialize the table without publishing it to the catalog (Databricks
+            ``private=``, formerly ``temporary=``); pipeline tables still read it. The local
+            warehouse has no publishing step: the table is written and registered as usual.
     """
 
     comment: str | None = None
@@ -131,6 +137,8 @@ class TableSpec(Definition):
     cluster_by: tuple[str, ...] = ()
     partition_cols: tuple[str, ...] = ()
     change_data_feed: bool = False
+    cluster_by_auto: bool = False
+    private: bool = False
 
     @field_validator("name")
     @classmethod

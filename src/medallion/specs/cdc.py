@@ -115,6 +115,10 @@ class AutoCdcSpec(_ChangeFlow):
         sequence_by: SQL expression ordering the events of a key (a column, or e.g.
             ``struct(ts, seq)``); must not be NULL.
         ignore_null_updates: A NULL in an update keeps the target's current value.
+        ignore_null_updates_column_list: Only these columns keep their current value when an
+            update has NULL there (others take the NULL).
+        ignore_null_updates_except_column_list: Every value column but these keeps its
+            current value when an update has NULL there.
         apply_as_deletes: SQL condition marking delete events.
         apply_as_truncates: SQL condition marking events that empty the table (SCD1 only).
         column_list: The source columns kept in the target (default: all).
@@ -131,6 +135,8 @@ class AutoCdcSpec(_ChangeFlow):
     source: str
     sequence_by: str
     ignore_null_updates: bool = False
+    ignore_null_updates_column_list: tuple[str, ...] | None = None
+    ignore_null_updates_except_column_list: tuple[str, ...] | None = None
     apply_as_deletes: str | None = None
     apply_as_truncates: str | None = None
     column_list: tuple[str, ...] | None = None
@@ -158,12 +164,14 @@ class AutoCdcSpec(_ChangeFlow):
                 f"condition {value!r} is not a boolean SQL expression: {exc}") from None
         return value
 
-    @field_validator("column_list", "except_column_list", mode="before")
+    @field_validator("column_list", "except_column_list", "ignore_null_updates_column_list",
+                     "ignore_null_updates_except_column_list", mode="before")
     @classmethod
     def _column_lists(cls, value: Any) -> Any:
         return _columns(value)
 
-    @field_validator("column_list", "except_column_list")
+    @field_validator("column_list", "except_column_list", "ignore_null_updates_column_list",
+                     "ignore_null_updates_except_column_list")
     @classmethod
     def _names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         return _check_names(value, "column list")
@@ -181,12 +189,38 @@ class AutoCdcSpec(_ChangeFlow):
             if excluded:
                 raise ValueError(f"except_column_list must not exclude the key column "
                                  f"{excluded[0]!r}")
+        nulls = [f for f in ("ignore_null_updates_column_list",
+                             "ignore_null_updates_except_column_list")
+                 if getattr(self, f) is not None]
+        if len(nulls) == 2 or (nulls and self.ignore_null_updates):
+            given = (["ignore_null_updates=True"] if self.ignore_null_updates else []) + nulls
+            raise ValueError("give one of ignore_null_updates, ignore_null_updates_column_list "
+                             "and ignore_null_updates_except_column_list, not "
+                             + " and ".join(given))
         if self.apply_as_truncates is not None and self.stored_as_scd_type != 1:
             raise ValueError("apply_as_truncates only applies to stored_as_scd_type=1")
         if self.source == self.target:
             raise ValueError(f"AUTO CDC flow {self.name!r} reads its own target "
                              f"{self.target!r}")
         return self
+
+    def null_ignoring(self, values: tuple[str, ...]) -> tuple[str, ...]:
+        """Which of the target's value ``values`` keep their current value on a NULL update.
+
+        Example:
+            >>> spec = AutoCdcSpec(name="f", target="t", source="s", keys=["id"],
+            ...                    sequence_by="seq", ignore_null_updates_except_column_list=["a"])
+            >>> spec.null_ignoring(("a", "b", "c"))
+            ('b', 'c')
+        """
+        if self.ignore_null_updates:
+            return values
+        if self.ignore_null_updates_column_list is not None:
+            return tuple(v for v in values if v in self.ignore_null_updates_column_list)
+        if self.ignore_null_updates_except_column_list is not None:
+            return tuple(v for v in values
+                         if v not in self.ignore_null_updates_except_column_list)
+        return ()
 
     def inputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.source,)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from medallion.specs.silver import check_type
+from medallion.specs.datatypes import check_type
 
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRAILING = re.compile(r"\s+(NOT\s+NULL|COMMENT\s+'(?:[^'\\]|\\.)*')\s*$", re.IGNORECASE)

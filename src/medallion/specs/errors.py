@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Tag, ValidationError
 
 from medallion.errors import SpecError
+from medallion.specs.shapes import expected_shape, show
 
 
 @contextmanager
@@ -100,10 +102,50 @@ def _describe(err: Any, raw_loc: str, loc: str, model: type[BaseModel]) -> str:
     if kind == "missing":
         return f"field '{loc}' is required"
     if kind == "literal_error":
-        return f"field '{loc}': {err.get('input')!r} is not allowed; {msg.lower()}"
+        allowed = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        close = difflib.get_close_matches(str(err.get("input")), allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"field '{loc}': {err.get('input')!r} is not allowed; {msg.lower()}{hint}"
     if not loc:
         return msg
-    return f"field '{loc}': {msg}"
+    phrased = _phrase_in_file_terms(err, loc, model)
+    return phrased if phrased is not None else f"field '{loc}': {msg}"
+
+
+#: pydantic error types meaning "the value has the wrong shape" (a list where a text belongs...).
+_SHAPE_ERRORS = frozenset({
+    "string_type", "int_type", "int_parsing", "int_from_float", "bool_type", "bool_parsing",
+    "float_type", "float_parsing", "list_type", "tuple_type", "set_type", "frozen_set_type",
+    "dict_type", "model_type", "model_attributes_type", "dataclass_type", "is_instance_of",
+})
+_BOUNDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "more than"),
+           "less_than_equal": ("le", "at most"), "less_than": ("lt", "less than")}
+
+
+def _phrase_in_file_terms(err: Any, loc: str, model: type[BaseModel]) -> str | None:
+    """Pydantic's "Input should be a valid tuple" as what the field must be, with an example."""
+    kind = err["type"]
+    got = show(err.get("input"))
+    if kind in _SHAPE_ERRORS:
+        shape = expected_shape(model, tuple(p for p in err["loc"] if p != "__root__"))
+        if shape is None:
+            return None
+        last = err["loc"][-1] if err["loc"] else None
+        hint = ""
+        if err.get("input") is None and isinstance(last, str) and last.endswith(")"):
+            hint = (" (in a {...} mapping a comma splits the value: quote it, e.g. "
+                    "{amount: 'decimal(10,2)'})")
+        return f"field '{loc}' must be {shape}; got {got}{hint}"
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return f"field '{loc}' must be {words} {err.get('ctx', {}).get(key)}; got {got}"
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        ctx = err.get("ctx", {})
+        size = ctx.get("min_length") if "short" in kind else ctx.get("max_length")
+        words = "at least" if "short" in kind else "at most"
+        unit = "character(s)" if kind.startswith("string") else "entries"
+        return f"field '{loc}' must have {words} {size} {unit}; got {got}"
+    return None
 
 
 def _models_in(annotation: Any) -> list[tuple[str | None, type[BaseModel]]]:

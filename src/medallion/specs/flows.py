@@ -13,8 +13,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.quality.sqlexpr import SqlSyntaxError, tokenize
 from medallion.specs.base import Definition, TableSpec, check_reference, check_table_name
+from medallion.specs.ddl import parse_columns
 from medallion.specs.rules import Rule, check_unique_names
 
 
@@ -51,6 +51,45 @@ class StreamingTableSpec(TableSpec):
 
     def known_columns(self) -> tuple[str, ...] | None:  # noqa: D102
         return None if self.schema_ is None else ddl_column_names(self.schema_)
+
+
+class SinkSpec(StreamingTableSpec):
+    """A sink that append flows write to, outside the pipeline's tables (``create_sink``).
+
+    As on Databricks, only append flows write a sink, no expectations apply, nothing in the
+    pipeline reads it, and a full refresh does not clear it (the flows' rows are appended
+    again). The local runner writes Delta sinks; other formats (Kafka, Event Hubs) only run on
+    Databricks.
+
+    Attributes:
+        format: The sink's format: ``delta`` (``kafka`` on Databricks only).
+        options: The sink's options: for Delta, ``path`` (a folder) or ``tableName``
+            (``schema.table``; locally a table of the warehouse).
+    """
+
+    layer: ClassVar[str] = "sink"
+
+    kind: Literal["sink"] = "sink"  # type: ignore[assignment]
+    format: str
+    options: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sink(self) -> SinkSpec:
+        if self.rules:
+            raise ValueError(f"sink {self.name!r}: expectations do not apply to sinks")
+        if self.format.lower() == "delta":
+            given = [k for k in ("path", "tableName") if k in self.options]
+            if len(given) != 1:
+                raise ValueError(
+                    f"Delta sink {self.name!r} needs options={{'path': '/folder'}} or "
+                    f"options={{'tableName': 'schema.table'}} (exactly one), not "
+                    f"{sorted(self.options)}")
+            if given == ["tableName"]:
+                check_reference(self.options["tableName"], "sink tableName")
+        return self
+
+    def label(self) -> str:  # noqa: D102
+        return f"sink '{self.name}'"
 
 
 class FlowSpec(Definition):
@@ -140,32 +179,4 @@ def ddl_column_names(ddl: str) -> tuple[str, ...]:
         >>> ddl_column_names("id BIGINT, amount DECIMAL(10,2), `my col` STRING")
         ('id', 'amount', 'my col')
     """
-    try:
-        tokens = tokenize(ddl)
-    except SqlSyntaxError as exc:
-        raise ValueError(f"schema {ddl!r} is not a DDL column list: {exc}") from None
-    names: list[str] = []
-    depth = 0
-    expect_name = True
-    for tok in tokens:
-        if tok.kind == "eof":
-            break
-        if tok.kind == "op" and tok.text in ("(", "<"):
-            depth += 1
-        elif tok.kind == "op" and tok.text in (")", ">"):
-            depth -= 1
-        elif tok.kind == "op" and tok.text == "," and depth == 0:
-            expect_name = True
-            continue
-        if expect_name:
-            if tok.kind == "qident":
-                names.append(tok.text[1:-1].replace("``", "`"))
-            elif tok.kind in ("ident", "kw"):
-                names.append(tok.text)
-            else:
-                raise ValueError(f"schema {ddl!r}: expected a column name at {tok.text!r}")
-            expect_name = False
-    if not names or depth != 0:
-        raise ValueError(f"schema {ddl!r} is not a DDL column list such as 'id BIGINT, name "
-                         "STRING'")
-    return tuple(names)
+    return tuple(column.name for column in parse_columns(ddl, "schema"))

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from medallion.specs.base import TableSpec, check_reference, check_table_name
+from medallion.specs.flows import ddl_column_names
 from medallion.specs.rules import Rule, check_unique_names
 
 
@@ -22,7 +23,11 @@ class QuerySpec(TableSpec):
     Attributes:
         query: The function.
         incremental: True when the function returns a streaming DataFrame (a streaming table);
-            False for a materialized view, recomputed every run.
+            False for a materialized view, recomputed every run; None to decide from the
+            DataFrame the function returns when the table runs (as Databricks' ``@dlt.table``).
+        schema_: DDL of the table's columns (``"id BIGINT, name STRING"``): a column the
+            function returns that the schema does not declare fails the update, and declared
+            columns it does not return are NULL.
         inputs: Tables the function reads. Found automatically from literal ``read("name")``
             calls in its source; give them when names are computed at run time.
         rules: Expectations on the function's output.
@@ -33,7 +38,8 @@ class QuerySpec(TableSpec):
 
     kind: Literal["query"] = "query"
     query: Callable[..., Any] = Field(exclude=True)
-    incremental: bool = False
+    incremental: bool | None = False
+    schema_: str | None = Field(default=None, alias="schema")
     inputs_: tuple[str, ...] = Field(default=(), alias="inputs")
     rules: tuple[Rule, ...] = ()
     quarantine: str | None = None
@@ -43,6 +49,13 @@ class QuerySpec(TableSpec):
     def _inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
             check_reference(name, "input")
+        return value
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, value: str | None) -> str | None:
+        if value is not None:
+            ddl_column_names(value)
         return value
 
     @field_validator("rules")
@@ -68,6 +81,9 @@ class QuerySpec(TableSpec):
 
     def inputs(self) -> tuple[str, ...]:  # noqa: D102
         return self.inputs_
+
+    def known_columns(self) -> tuple[str, ...] | None:  # noqa: D102
+        return None if self.schema_ is None else ddl_column_names(self.schema_)
 
     def outputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.name,) if self.quarantine is None else (self.name, self.quarantine)

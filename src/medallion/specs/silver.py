@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.quality.sqlexpr import SqlSyntaxError, tokenize
 from medallion.specs.base import Model, TableSpec, check_reference, check_sql, check_table_name
+from medallion.specs.bronze import DEFAULT_CORRUPT_RECORD_COLUMN
+from medallion.specs.datatypes import check_type
 from medallion.specs.rules import Rule, check_unique_names
+
+_PLAIN_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 JoinType = Literal["left", "inner", "right", "full", "left_semi", "left_anti"]
 
@@ -53,12 +57,15 @@ class SilverSpec(TableSpec):
 
     Operations run in this fixed order, on every backend:
 
-    1. ``renames``, then ``casts`` (with try-cast semantics: a value that does not convert becomes
+    2. ``renames``, then ``casts`` (with try-cast semantics: a value that does not convert becomes
        NULL instead of failing the job), then ``derived`` columns, then ``select``;
-    2. ``rules``: every row is evaluated; rows failing a ``drop`` rule are removed, or routed to
+    1. with ``malformed_records``, rows whose corrupt record column (or another listed column)
+       is not NULL go straight to the ``quarantine`` table, with ``_failed_rules =
+       ['malformed_record']``; no rule sees them;
+    3. ``rules``: every row is evaluated; rows failing a ``drop`` rule are removed, or routed to
        the ``quarantine`` table with the names of all rules they failed;
-    3. de-duplication on ``dedup_keys`` (rows whose key is NULL are never collapsed);
-    4. ``joins``.
+    4. de-duplication on ``dedup_keys`` (rows whose key is NULL are never collapsed);
+    5. ``joins``.
 
     Attributes:
         source: The table read (usually a bronze table).
@@ -70,6 +77,13 @@ class SilverSpec(TableSpec):
         select: Output columns in order; default: all columns.
         rules: Expectations (see :class:`medallion.Rule`).
         quarantine: Name of a quarantine table receiving the rows that failed a drop rule.
+        malformed_records: Columns whose non-NULL value marks a malformed source record (bronze
+            keeps a line it could not parse with its raw text in ``_corrupt_record`` and every
+            data column NULL). Such rows go to the quarantine table with the reason
+            ``malformed_record`` before the rules run, so a ``fail`` rule never fails on them.
+            ``true`` means ``[_corrupt_record]``; list the rescued data column too
+            (``[_corrupt_record, _rescued_data]``) to divert rows with rescued values. Needs
+            ``quarantine``. Off by default: malformed rows then meet the rules like any other.
         dedup_keys: Keep one row per key.
         dedup_order_by: Keep the row with the greatest value of this column (the latest).
         joins: Enrichment joins, applied after dedup.
@@ -86,6 +100,7 @@ class SilverSpec(TableSpec):
     select: tuple[str, ...] | None = None
     rules: tuple[Rule, ...] = ()
     quarantine: str | None = None
+    malformed_records: tuple[str, ...] = ()
     dedup_keys: tuple[str, ...] = ()
     dedup_order_by: str | None = None
     joins: tuple[Join, ...] = ()
@@ -123,6 +138,26 @@ class SilverSpec(TableSpec):
             check_table_name(value, "quarantine table name")
         return value
 
+    @field_validator("malformed_records", mode="before")
+    @classmethod
+    def _malformed_records(cls, value: Any) -> Any:
+        if value is True:
+            return (DEFAULT_CORRUPT_RECORD_COLUMN,)
+        if value is False or value is None:
+            return ()
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("malformed_records")
+    @classmethod
+    def _malformed_columns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for column in value:
+            if not _PLAIN_COLUMN.match(column):
+                raise ValueError(
+                    f"malformed_records column {column!r} is not a plain column name; e.g. "
+                    f"[{DEFAULT_CORRUPT_RECORD_COLUMN}, _rescued_data]"
+                )
+        return value
+
     @field_validator("dedup_keys", mode="before")
     @classmethod
     def _dedup_keys(cls, value: Any) -> Any:
@@ -137,13 +172,18 @@ class SilverSpec(TableSpec):
 
     @model_validator(mode="after")
     def _coherent(self) -> SilverSpec:
+        if self.malformed_records and self.quarantine is None:
+            raise ValueError(
+                "malformed_records sends malformed rows to the quarantine table, and this "
+                "table has none: set quarantine (e.g. quarantine: true)"
+            )
         if self.quarantine is not None:
             if self.quarantine == self.name:
                 raise ValueError("quarantine table must have a name other than the table's own")
-            if not any(r.action == "drop" for r in self.rules):
+            if not self.malformed_records and not any(r.action == "drop" for r in self.rules):
                 raise ValueError(
                     f"quarantine {self.quarantine!r} would always be empty: it receives rows "
-                    "failing a 'drop' rule, and this table has none"
+                    "failing a 'drop' rule (or malformed_records), and this table has neither"
                 )
         if self.dedup_order_by is not None and not self.dedup_keys:
             raise ValueError("dedup_order_by needs dedup_keys: the columns that identify a row")
@@ -165,27 +205,3 @@ class SilverSpec(TableSpec):
     def outputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.name,) if self.quarantine is None else (self.name, self.quarantine)
 
-
-def check_type(type_text: str, what: str) -> str:
-    """Raise ValueError unless ``type_text`` looks like one Spark SQL data type."""
-    try:
-        tokens = tokenize(type_text)
-    except SqlSyntaxError as exc:
-        raise ValueError(f"{what}: {type_text!r} is not a data type ({exc})") from None
-    ok = len(tokens) >= 2 and tokens[0].kind == "ident"
-    depth = 0
-    for tok in tokens[1:-1]:
-        if tok.kind == "op" and tok.text in ("(", "<"):
-            depth += 1
-        elif tok.kind == "op" and tok.text in (")", ">"):
-            depth -= 1
-        elif depth == 0:
-            ok = False
-        if depth < 0:
-            ok = False
-    if not ok or depth != 0:
-        raise ValueError(
-            f"{what}: {type_text!r} is not a Spark SQL data type "
-            "(e.g. 'bigint', 'decimal(10,2)', 'timestamp', 'array<string>')"
-        )
-    return type_text

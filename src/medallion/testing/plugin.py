@@ -42,6 +42,8 @@ def run_pipeline(medallion_spark: SparkSession, medallion_warehouse: Path) -> Ru
 
     Call it as ``run_pipeline(pipeline, full_refresh=False, raise_on_failure=True)``; run it
     again to test incremental behaviour (the warehouse persists for the test).
+    ``full_refresh`` is ``True`` (every table) or table names: a list, or one string
+    (``"silver_orders"``, ``"a,b"``) — never a pipeline file.
     """
 
     def run(

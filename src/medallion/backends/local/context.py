@@ -22,6 +22,7 @@ from medallion.specs import (
     GoldSpec,
     QuerySpec,
     SilverSpec,
+    SinkSpec,
     StreamingTableSpec,
     TableSpec,
 )
@@ -46,6 +47,8 @@ class RunContext:
     settings: LocalSettings = field(default_factory=LocalSettings)
     results: dict[str, TableResult] = field(default_factory=dict)
     synced: set[str] = field(default_factory=set)
+    #: Whether each ``@dlt.table`` (``QuerySpec.incremental=None``) streams, from its DataFrame.
+    kinds: dict[str, bool] = field(default_factory=dict)
 
     @property
     def schema(self) -> str:
@@ -53,8 +56,20 @@ class RunContext:
         return self.pipeline.schema
 
     def path(self, table: str) -> Path:
-        """Folder of a pipeline table."""
+        """Folder of a pipeline table (a Delta sink's: its ``path`` or ``tableName``)."""
+        producer = self.graph.producers.get(table)
+        if producer is not None and isinstance(producer.spec, SinkSpec):
+            return self.sink_target(producer.spec).path
         return self.warehouse.table_path(self.schema, table)
+
+    def sink_target(self, spec: SinkSpec) -> Target:
+        """Where a Delta sink's rows go: its ``path``, or its ``tableName`` in the warehouse."""
+        if "path" in spec.options:
+            return Target(self.schema, spec.name, Path(spec.options["path"].removeprefix("file:")))
+        schema, _, name = spec.options["tableName"].rpartition(".")
+        schema = schema.rpartition(".")[2] or self.schema  # a catalog has no local meaning
+        self.warehouse.ensure_schema(self.spark, schema)
+        return Target(schema, name, self.warehouse.table_path(schema, name))
 
     def target(self, name: str, **settings: object) -> Target:
         """The write target for table ``name`` with creation settings."""
@@ -63,9 +78,12 @@ class RunContext:
 
     def is_incremental(self, table: str) -> bool:
         """Whether a pipeline table is a streaming table (appended to, never rewritten)."""
-        spec = self.graph.producers[table].spec
+        decl = self.graph.producers[table]
+        spec = decl.spec
+        if isinstance(spec, QuerySpec) and spec.incremental is None:
+            return self.query_streams(decl)
         if isinstance(spec, BronzeSpec | QuerySpec):
-            return spec.incremental
+            return bool(spec.incremental)
         if isinstance(spec, SilverSpec):
             return self.silver_incremental(spec)
         if isinstance(spec, StreamingTableSpec):
@@ -73,6 +91,20 @@ class RunContext:
         if isinstance(spec, GoldSpec):
             return spec.incremental and spec.output_mode == "append"
         return False
+
+    def query_streams(self, decl: Declaration) -> bool:
+        """Whether a query function returns a streaming DataFrame (it is called to know).
+
+        As on Databricks, a ``@dlt.table`` is a streaming table when its DataFrame streams.
+        The function only builds a plan; its answer is kept for the run.
+        """
+        if decl.name not in self.kinds:
+            from medallion.context import call_query
+
+            spec: QuerySpec = decl.spec  # type: ignore[assignment]
+            df = call_query(spec.query, self.for_table(decl))
+            self.kinds[decl.name] = bool(getattr(df, "isStreaming", False))
+        return self.kinds[decl.name]
 
     def merged_by_cdc(self, table: str) -> bool:
         """Whether an AUTO CDC flow writes ``table`` (its rows are updated and deleted)."""

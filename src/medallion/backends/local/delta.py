@@ -56,8 +56,8 @@ class Target:
 
     @property
     def has_settings(self) -> bool:
-        """Whether the table is created with a comment, properties or clustering."""
-        return bool(self.comment or self.properties or self.cluster_by)
+        """Whether the table is created with a comment, properties, clustering or partitions."""
+        return bool(self.comment or self.properties or self.cluster_by or self.partition_cols)
 
 
 def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> None:

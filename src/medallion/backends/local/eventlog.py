@@ -19,9 +19,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from medallion.backends.local import faults
 from medallion.backends.local.delta import Target, append
 
 if TYPE_CHECKING:
@@ -69,6 +71,9 @@ class EventLog:
     schema: str
     update_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: ``@dlt.on_event_hook`` functions and their failure limits (see :meth:`_call_hooks`).
+    hooks: list[tuple[Callable[[dict[str, Any]], Any], int | None]] = field(default_factory=list)
+    _failures: dict[int, int] = field(default_factory=dict)
 
     def emit(
         self,
@@ -107,6 +112,37 @@ class EventLog:
                 event_type,
             )
         )
+        if self.hooks and event_type != "hook_progress":  # as Databricks: no hook loops
+            self._call_hooks(self.events[-1])
+
+    def _call_hooks(self, row: tuple[Any, ...]) -> None:
+        """Give each enabled hook the event as a dict; a failing hook never fails the update.
+
+        A hook failing more than its ``max_allowable_consecutive_failures`` times in a row is
+        disabled for the rest of the update; each failure is a ``hook_progress`` event.
+        """
+        event = event_dict(row)
+        for index, (hook, limit) in enumerate(self.hooks):
+            failures = self._failures.get(index, 0)
+            if limit is not None and failures > limit:
+                continue
+            try:
+                hook(dict(event))
+            except Exception as exc:
+                failures += 1
+                disabled = limit is not None and failures > limit
+                name = getattr(hook, "__name__", repr(hook))
+                self.emit(
+                    "hook_progress",
+                    f"Event hook '{name}' failed on a {event['event_type']} event "
+                    f"({type(exc).__name__}: {exc})" + ("; it is disabled" if disabled else ""),
+                    {"hook_progress": {"name": name, "status": "DISABLED" if disabled
+                                       else "FAILED", "consecutive_failures": failures}},
+                    level="WARN",
+                )
+            else:
+                failures = 0
+            self._failures[index] = failures
 
     # -- the events of an update ---------------------------------------------------------------
     def update_started(self, full_refresh: set[str], tables: list[str]) -> None:
@@ -179,6 +215,9 @@ class EventLog:
             if decl.spec.layer == "bronze":
                 progress["metrics"]["num_malformed_records"] = table.rows_malformed
                 progress["metrics"]["num_rescued_records"] = table.rows_rescued
+            elif getattr(decl.spec, "malformed_records", ()):
+                # silver rows sent to quarantine as malformed (they are in num_quarantined_rows)
+                progress["metrics"]["num_malformed_records"] = table.rows_malformed
             if table.schema_changes:
                 progress["schema_changes"] = [c.to_json() for c in table.schema_changes]
             extra = [o for o in decl.spec.outputs() if o != decl.name]
@@ -196,9 +235,13 @@ class EventLog:
             }
         elif table.status == "skipped":
             level = "WARN"
+        if table.repairs:
+            progress["checkpoint_repairs"] = list(table.repairs)
         message = f"Flow '{decl.name}' has {status}."
         if table.detail:
             message += f" {table.detail}."
+        for repair in table.repairs:
+            message += f" Before starting, medallion {repair}."
         if table.refresh is not None:
             self.planning(decl, table)
         self.emit("flow_progress", message, {"flow_progress": progress}, level=level,
@@ -239,8 +282,29 @@ class EventLog:
         if not self.events:
             return
         df = spark.createDataFrame(self.events, EVENT_LOG_SCHEMA)
+        faults.reach("event-log", target.name)
         append(df, target)
         self.events.clear()
+
+
+def event_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An event-log row as the dict an event hook receives (JSON columns parsed)."""
+    (event_id, (update_id, seq_no), origin, timestamp, message, level, maturity, error,
+     details, event_type) = row
+    origin_names = ("pipeline_id", "pipeline_name", "update_id", "flow_id", "flow_name",
+                    "dataset_name", "table_name", "batch_id")
+    return {
+        "id": event_id,
+        "sequence": {"update_id": update_id, "seq_no": seq_no},
+        "origin": dict(zip(origin_names, origin, strict=True)),
+        "timestamp": timestamp.isoformat() + "Z",
+        "message": message,
+        "level": level,
+        "maturity_level": maturity,
+        "error": None if error is None else json.loads(error),
+        "details": json.loads(details),
+        "event_type": event_type,
+    }
 
 
 def _dataset(decl: Declaration) -> str:

@@ -9,8 +9,9 @@ data. :class:`NotebookSpark` serves both without starting Spark while tables are
 - any other attribute is the local runner's active session, looked up when used;
 - ``spark.readStream.format("cloudFiles")`` (Auto Loader, Databricks only) becomes Spark's file
   stream with the same meaning for the options medallion knows (:data:`KNOWN_CLOUDFILES_OPTIONS`):
-  the rows carry the rescued data column (``cloudFiles.rescuedDataColumn``; ``_rescued_data``
-  when the schema is inferred, as on Databricks) and the corrupt record column, computed as the
+  the rows carry the rescued data column (``rescuedDataColumn``, as Databricks documents it;
+  ``cloudFiles.rescuedDataColumn`` is accepted too; ``_rescued_data`` when the schema is
+  inferred, as on Databricks) and the corrupt record column, computed as the
   local runner computes them. The inferred schema is kept in ``cloudFiles.schemaLocation``, so
   later runs read new files the same way; a later file's new fields go to the rescued data
   column (Databricks would restart the stream with the new columns: declare the table with
@@ -40,6 +41,9 @@ KNOWN_CLOUDFILES_OPTIONS = (
     "cloudFiles.includeExistingFiles",
 )
 SCHEMA_FILE = "medallion-inferred-schema.json"
+#: Both spellings of the rescued data column option, lower-cased: Databricks documents
+#: ``rescuedDataColumn``; older notebooks write ``cloudFiles.rescuedDataColumn``.
+RESCUED_KEYS = ("rescueddatacolumn", "cloudfiles.rescueddatacolumn")
 
 
 def session() -> SparkSession:
@@ -193,8 +197,8 @@ class AutoLoaderStreamReader:
             raise SpecError("Auto Loader (cloudFiles) needs the option cloudFiles.format")
         inferring = self._schema is None
         corrupt = opts.get("columnNameOfCorruptRecord", "_corrupt_record")
-        rescued = opts.get("cloudFiles.rescuedDataColumn",
-                           "_rescued_data" if inferring else None)
+        spelled = [k for k in opts if k.lower() in RESCUED_KEYS]
+        rescued = (opts[spelled[0]] if spelled else "_rescued_data" if inferring else None)
         mode = opts.get("cloudFiles.schemaEvolutionMode",
                         "addNewColumns" if inferring else "none")
         if mode == "addNewColumns" and rescued is not None:
@@ -211,7 +215,8 @@ class AutoLoaderStreamReader:
             "schema_evolution_mode": mode,
             "rescued_data_column": rescued,
             "max_files_per_trigger": int(max_files) if max_files else None,
-            "options": {k: v for k, v in opts.items() if not k.startswith("cloudFiles.")},
+            "options": {k: v for k, v in opts.items()
+                        if not k.startswith("cloudFiles.") and k not in spelled},
         }, what="Auto Loader read")
         schema = self._declared_schema() if not inferring else self._inferred_schema(spec)
         return bronze_rows(self._spark.readStream, spec, schema)

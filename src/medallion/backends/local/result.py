@@ -71,8 +71,9 @@ class TableResult:
     """What one table's update did.
 
     ``rows_in`` counts rows read from the source in this run; for a silver table,
-    ``rows_in == rows_written + rows_dropped + duplicates_removed`` exactly, and
-    ``rows_quarantined == rows_dropped`` when it has a quarantine table. For a bronze table,
+    ``rows_in == rows_written + rows_dropped + rows_malformed + duplicates_removed`` exactly,
+    and ``rows_quarantined == rows_dropped + rows_malformed`` when it has a quarantine table
+    (silver's ``rows_malformed``: rows its ``malformed_records`` sent there). For a bronze table,
     ``rows_malformed`` counts records kept with their raw text in the corrupt record column,
     ``rows_rescued`` the other rows with a rescued data value, and ``schema_changes`` lists the
     columns the run added.
@@ -85,6 +86,8 @@ class TableResult:
     materialized view was brought up to date, ``refresh_reason`` why (for a full recompute or a
     recompute of changed groups).
     ``optimized`` is True when the runner ran ``OPTIMIZE`` on the table after writing it.
+    ``repairs`` says what the runner repaired before streaming (what a killed run left in the
+    table's checkpoint).
     """
 
     name: str
@@ -109,6 +112,7 @@ class TableResult:
     refresh: Refresh | None = None
     refresh_reason: str = ""
     optimized: bool = False
+    repairs: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
         """The facts worth a line under the table in the summary, beyond the columns."""
@@ -124,6 +128,7 @@ class TableResult:
             notes.append(f"{self.rows_late:,} late row(s) past the watermark, not aggregated")
         if self.optimized:
             notes.append("OPTIMIZE ran")
+        notes += self.repairs
         if self.detail:
             notes.append(self.detail)
         return notes

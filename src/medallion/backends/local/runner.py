@@ -16,11 +16,11 @@ from medallion.backends.local.result import RunResult, TableResult
 from medallion.backends.local.session import local_session, require_spark
 from medallion.backends.local.settings import LocalSettings
 from medallion.backends.local.warehouse import Warehouse
-from medallion.errors import GraphError
+from medallion.errors import GraphError, MedallionError
 from medallion.graph import Graph
 from medallion.pipeline import Declaration, Pipeline
 from medallion.specs.base import TableSpec
-from medallion.specs.flows import FlowSpec, StreamingTableSpec
+from medallion.specs.flows import FlowSpec, SinkSpec, StreamingTableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -102,7 +102,8 @@ class LocalRunner:
         Args:
             pipeline: The declarations to run.
             full_refresh: True to reset every table (data and checkpoints), or the names of the
-                tables to reset. Streaming tables that read a reset table are reset with it.
+                tables to reset (a list, or one string: ``"a,b"``). Streaming tables that read
+                a reset table are reset with it.
             raise_on_failure: Raise the failure (an :class:`medallion.ExpectationFailed` for a
                 fail rule) after the run; when False, inspect ``result.failed``.
 
@@ -124,7 +125,7 @@ class LocalRunner:
         result = RunResult(pipeline.name, pipeline.schema, self.warehouse.root, spark=spark)
         self._prepare_catalog(pipeline, graph, refresh)
         events = EventLog(pipeline.name, pipeline_id(pipeline.name, str(self.warehouse.root)),
-                          pipeline.schema)
+                          pipeline.schema, hooks=list(pipeline.event_hooks))
         events.update_started(refresh, [d.name for d in graph.order])
         for decl in graph.order:
             if _is_flow(decl):
@@ -162,6 +163,10 @@ class LocalRunner:
             if self.warehouse.exists(pipeline.schema, self._event_log):
                 self.warehouse.register(spark, pipeline.schema, self._event_log)
         for decl, output in outputs:
+            if isinstance(decl.spec, SinkSpec):  # outside the pipeline: a refresh keeps its rows
+                if decl.key in refresh:
+                    self.warehouse.reset(pipeline.schema, output, data=False)
+                continue
             # The session catalog may still point at another warehouse (an earlier run in this
             # process): always re-register from what is on disk here.
             self.warehouse.unregister(spark, pipeline.schema, output)
@@ -261,9 +266,8 @@ class LocalRunner:
                         properties={"delta.checkpointInterval": "100"})
         events.write(self.spark, target)
 
-    @staticmethod
     def _refresh_set(
-        pipeline: Pipeline, graph: Graph, full_refresh: bool | Iterable[str]
+        self, pipeline: Pipeline, graph: Graph, full_refresh: bool | Iterable[str]
     ) -> set[str]:
         """Declarations to reset: the chosen ones plus streaming tables reading them."""
         if full_refresh is True:
@@ -278,22 +282,34 @@ class LocalRunner:
         while changed:
             changed = False
             for decl in graph.order:
-                if decl.key in chosen or not _streams(decl.spec, graph):
+                if decl.key in chosen or not self._streams(pipeline, decl):
                     continue
                 if any(graph.producer_name(t) in chosen for t in graph.upstream[decl.key]):
                     chosen.add(decl.key)
                     changed = True
         return chosen
 
+    def _streams(self, pipeline: Pipeline, decl: Declaration) -> bool:
+        """Whether a declaration reads its inputs as streams (conservatively, for full refresh).
 
-def _streams(spec: object, graph: Graph) -> bool:
+        A ``@dlt.table``'s kind is its DataFrame's: it streamed if it has a checkpoint.
+        """
+        from medallion.specs import QuerySpec
+
+        spec = decl.spec
+        if isinstance(spec, QuerySpec) and spec.incremental is None:
+            return self.warehouse.checkpoint(pipeline.schema, decl.name).exists()
+        return _streams(spec)
+
+
+def _streams(spec: object) -> bool:
     """Whether a spec reads its inputs as streams (conservatively, for full refresh)."""
     from medallion.specs import GoldSpec, QuerySpec, SilverSpec
 
     if isinstance(spec, StreamingTableSpec):
         return True  # its flows stream (or apply changes) from their sources
     if isinstance(spec, QuerySpec | GoldSpec):
-        return spec.incremental
+        return bool(spec.incremental)
     if isinstance(spec, SilverSpec):
         if spec.incremental is not None:
             return spec.incremental
@@ -312,7 +328,7 @@ def _is_flow(decl: Declaration) -> bool:
 
 def _flow_type(context: RunContext, decl: Declaration) -> str:
     """``streaming`` or ``batch``, as the event log's ``flow_definition`` says."""
-    from medallion.specs import AutoCdcSnapshotSpec, AutoCdcSpec, GoldSpec
+    from medallion.specs import AutoCdcSnapshotSpec, AutoCdcSpec, GoldSpec, QuerySpec
 
     spec = decl.spec
     if isinstance(spec, AutoCdcSpec):
@@ -323,4 +339,10 @@ def _flow_type(context: RunContext, decl: Declaration) -> str:
         return "batch" if spec.once else "streaming"
     if isinstance(spec, GoldSpec):
         return "streaming" if spec.incremental else "batch"
+    if isinstance(spec, QuerySpec) and spec.incremental is None:
+        try:  # its DataFrame decides; before the first run its inputs may not exist yet
+            streams = context.query_streams(decl)
+        except MedallionError:
+            streams = False
+        return "streaming" if streams else "batch"
     return "streaming" if context.is_incremental(decl.name) else "batch"

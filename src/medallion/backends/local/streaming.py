@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medallion.backends.local import faults
 from medallion.errors import BackendError
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ BatchHandler = Callable[["DataFrame", int], None]
 
 def run_available_now(
     stream: DataFrame, *, checkpoint: Path, query_name: str, handler: BatchHandler,
-    owner: Any = None,
+    names: tuple[str, ...] = (), owner: Any = None,
 ) -> int:
     """Process every available micro-batch of ``stream`` with ``handler``; return how many ran.
 
@@ -33,6 +34,8 @@ def run_available_now(
     ``owner`` is the object whose attributes the handler updates (a flow: its result, notes);
     under Spark Connect the handler runs in the server's Python worker, and what it changed
     in ``owner`` is carried back (see :func:`_run_through_connect`).
+    ``names`` (the table, and a flow's own name) are what ``$MEDALLION_FAULT`` may address to
+    kill the process inside a micro-batch (see :mod:`medallion.backends.local.faults`).
     """
     from medallion.backends.local.connect import is_connect
 
@@ -44,7 +47,9 @@ def run_available_now(
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
         try:
+            faults.reach(faults.batch_point(batch_id), *names)
             handler(batch, batch_id)
+            faults.reach("after-commit", *names)
             batches.append(batch_id)
         except BaseException as exc:
             errors.append(exc)

@@ -34,6 +34,40 @@ def resolve_warehouse(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
+def check_usable(path: str | os.PathLike[str] | None = None) -> Path:
+    """The warehouse folder, created if missing; :class:`WarehouseError` unless it is usable.
+
+    Checked before Spark starts, so an unusable path is named with the reason instead of
+    surfacing as a raw ``OSError`` (or a Java one) half-way through a run.
+    """
+    from medallion.errors import WarehouseError
+
+    root = resolve_warehouse(path)
+    fix = "give a writable folder with --warehouse DIR or $MEDALLION_WAREHOUSE"
+    blocker = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocker == root:
+        raise WarehouseError(f"warehouse '{root}' is not a folder: it is a file; {fix}")
+    if blocker is not None:
+        raise WarehouseError(
+            f"warehouse '{root}' cannot be created: '{blocker}' is a file, not a folder; {fix}"
+        )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(
+            f"warehouse '{root}' cannot be created: {exc.strerror or exc}; {fix}"
+        ) from None
+    probe = root / f".medallion-write-check-{os.getpid()}"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise WarehouseError(
+            f"warehouse '{root}' is not writable: {exc.strerror or exc}; {fix}"
+        ) from None
+    return root
+
+
 class Warehouse:
     """Paths and catalog registration for one warehouse folder."""
 
@@ -72,10 +106,11 @@ class Warehouse:
         """
         return latest_version(self.table_path(schema, table)) is not None
 
-    def reset(self, schema: str, table: str) -> None:
-        """Delete a table's data, checkpoint and state (a full refresh)."""
-        for folder in (self.table_path(schema, table), self.checkpoint(schema, table),
-                       self.schema_state(schema, table), self.aggregate_state(schema, table)):
+    def reset(self, schema: str, table: str, *, data: bool = True) -> None:
+        """Delete a table's data, checkpoint and state (a full refresh; a sink keeps its data)."""
+        folders = [self.checkpoint(schema, table), self.schema_state(schema, table),
+                   self.aggregate_state(schema, table)]
+        for folder in [self.table_path(schema, table)] * data + folders:
             if folder.exists():
                 shutil.rmtree(folder)
         self.state_file(schema, table).unlink(missing_ok=True)

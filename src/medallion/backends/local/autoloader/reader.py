@@ -157,13 +157,34 @@ def _csv_group(spark: SparkSession, spec: BronzeSpec, header: list[str], files: 
               .option("header", "true" if has_header else "false")
               .option("enforceSchema", "true"))
     src = _source(reader.csv(files), spec, *positions, _q(corrupt))
+    return csv_columns(src, spec, header, plan.columns,
+                       lambda bad: _extra_entries(header, plan, lambda i: F.col(positions[i]),
+                                                  bad), file_path=F.col(_FILE))
+
+
+def csv_columns(src: DataFrame, spec: BronzeSpec, header: list[str],
+                columns: list[tuple[str, DataType]] | tuple[tuple[str, DataType], ...],
+                extra: Callable[[Column], list[tuple[str, Column, Column]]],
+                file_path: Column) -> DataFrame:
+    """Bronze rows from CSV fields read as strings ``_c0, _c1, ...`` (named by ``header``).
+
+    Each of ``columns`` takes the field of its name converted to its type; a value that does
+    not convert becomes NULL and goes to the rescued data column (with the fields ``extra``
+    gives), or without one the raw row goes to the corrupt record column. ``src`` has the
+    positional fields, the corrupt record column and the metadata columns.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    corrupt = spec.corrupt_record_column or "_corrupt_record"
+    positions = [f"_c{i}" for i in range(len(header))]
     bad = F.col(_q(corrupt)).isNotNull()
     index: dict[str, int] = {}
     for i, name in enumerate(header):
         index.setdefault(name, i)
     data: list[Column] = []
     entries: list[tuple[str, Column, Column]] = []
-    for name, type_ in plan.columns:
+    for name, type_ in columns:
         if name not in index:
             data.append(F.lit(None).cast(type_).alias(name))
             continue
@@ -172,10 +193,10 @@ def _csv_group(spark: SparkSession, spec: BronzeSpec, header: list[str], files: 
         data.append(F.when(bad, F.lit(None).cast(type_)).otherwise(value).alias(name))
         if not isinstance(type_, StringType):
             entries.append((name, text, ~bad & ~fits(text, value, type_)))
-    entries += _extra_entries(header, plan, lambda i: F.col(positions[i]), bad)
-    rescued = rescued_struct(entries, F.col(_FILE))
+    entries += extra(bad)
+    rescued = rescued_struct(entries, file_path)
     if spec.rescue_column is not None:
-        rescued = F.when(bad, F.to_json(F.struct(F.col(_FILE).alias("_file_path")))).otherwise(
+        rescued = F.when(bad, F.to_json(F.struct(file_path.alias("_file_path")))).otherwise(
             rescued)
         corrupt_out = F.when(bad, F.col(_q(corrupt)))
     else:  # without a rescued data column, a value that does not fit keeps the raw row

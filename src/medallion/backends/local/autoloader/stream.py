@@ -30,9 +30,11 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
     Columns, in order: the schema's, the rescued data column, the corrupt record column (JSON,
     CSV), the metadata columns. JSON records are parsed from their text with the local runner's
     expressions, so a value that does not fit its column, an unknown field or a malformed line
-    lands in the same column with the same content. Other formats are read by Spark's readers:
-    a CSV line Spark cannot parse keeps its text in the corrupt record column, and the rescued
-    data column stays NULL (docs/spark-pipelines.md lists this difference).
+    lands in the same column with the same content. CSV fields are read as strings by
+    position (the schema's columns, as in the files' header) and converted with the local
+    runner's expressions: a value that does not convert is rescued, a line with the wrong
+    number of fields is malformed. Parquet, Avro and ORC are read by Spark's readers with the
+    schema, and the rescued data column stays NULL (docs/spark-pipelines.md lists this).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
@@ -72,9 +74,11 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
         if corrupt_name is not None:
             out.append(rec.corrupt.alias(corrupt_name))
         return raw.select(*out, *metadata)
+    if spec.format == "csv":
+        return _csv_rows(reader, spec, columns)
     read_schema = schema
     options = parse_options(spec)
-    if corrupt_name is not None:  # CSV: Spark's reader keeps a malformed line's text
+    if corrupt_name is not None:
         read_schema = StructType([*schema.fields, StructField(corrupt_name, StringType())])
         options = {**options, "columnNameOfCorruptRecord": corrupt_name}
     df = add_metadata(reader.format(spec.format).options(**options).schema(read_schema).load(
@@ -85,3 +89,28 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
     if corrupt_name is not None:
         out.append(F.col(f"`{corrupt_name}`"))
     return df.select(*out, *metadata)
+
+
+def _csv_rows(reader: Any, spec: BronzeSpec, columns: list[tuple[str, Any]]) -> DataFrame:
+    """CSV bronze rows: every field a string by position, then typed and rescued (see above)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    from medallion.backends.local.autoloader.census import parse_options
+    from medallion.backends.local.autoloader.reader import csv_columns
+
+    corrupt = spec.corrupt_record_column or "_corrupt_record"
+    header = [name for name, _ in columns]
+    positions = [f"_c{i}" for i in range(len(header))]
+    schema = StructType([StructField(p, StringType()) for p in positions]
+                        + [StructField(corrupt, StringType())])
+    has_header = (spec.option("header") or "false").lower() == "true"
+    scan = (reader.format("csv").schema(schema).options(**parse_options(spec))
+            .option("header", "true" if has_header else "false")
+            .option("enforceSchema", "true").option("columnNameOfCorruptRecord", corrupt)
+            .load(spec.path))
+    file_path = "__medallion_file"
+    src = scan.select(*positions, f"`{corrupt}`", F.col("_metadata.file_path").alias(file_path),
+                      *[metadata_column(field).alias(name)
+                        for name, field in spec.metadata_columns.items()])
+    return csv_columns(src, spec, header, columns, lambda bad: [], file_path=F.col(file_path))

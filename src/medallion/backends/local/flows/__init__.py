@@ -10,13 +10,13 @@ from medallion.backends.local.flows.gold import GoldFlow
 from medallion.backends.local.flows.query import QueryFlow
 from medallion.backends.local.flows.silver import SilverFlow
 from medallion.backends.local.flows.snapshot import AutoCdcSnapshotFlow
-from medallion.backends.local.flows.streaming import AppendFlow, StreamingTableFlow
+from medallion.backends.local.flows.streaming import AppendFlow, SinkFlow, StreamingTableFlow
 from medallion.errors import BackendError
 from medallion.pipeline import Declaration
 
 FLOWS: tuple[type[Flow], ...] = (
     BronzeFlow, SilverFlow, GoldFlow, QueryFlow, StreamingTableFlow, AppendFlow, AutoCdcFlow,
-    AutoCdcSnapshotFlow,
+    AutoCdcSnapshotFlow, SinkFlow,
 )
 
 

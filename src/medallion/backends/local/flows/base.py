@@ -9,15 +9,19 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from medallion.backends.local import checkpoint as checkpoints
 from medallion.backends.local.context import RunContext, TableReader
 from medallion.backends.local.delta import Target
 from medallion.backends.local.result import TableResult
+from medallion.backends.local.streaming import BatchHandler, run_available_now
 from medallion.backends.local.warehouse import write_json_atomic
 from medallion.graph import is_external
 from medallion.pipeline import Declaration
-from medallion.specs.flows import FlowSpec
+from medallion.specs.flows import FlowSpec, SinkSpec
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
     from medallion.specs.base import Definition
 
 _MEDALLION_STATE_VERSION = 2  # 2: inputs are stamps (version@commit time)
@@ -51,7 +55,10 @@ class Flow:
     def target(self) -> Target:
         """Where the table's rows go (for a flow: its target, with the target's settings)."""
         table = self.table_name
-        return Target.of(self.run.table_spec(table), self.run.schema, self.run.path(table),
+        spec = self.run.table_spec(table)
+        if isinstance(spec, SinkSpec):
+            return self.run.sink_target(spec)
+        return Target.of(spec, self.run.schema, self.run.path(table),
                          owner=self.run.pipeline.name)
 
     @property
@@ -94,8 +101,30 @@ class Flow:
         id_file = self.checkpoint / "medallion-flow-id"
         if not id_file.exists():
             id_file.parent.mkdir(parents=True, exist_ok=True)
-            id_file.write_text(uuid.uuid4().hex)
+            # Atomically: a run killed while writing it must not leave an empty id behind.
+            tmp = id_file.with_name(f".{id_file.name}.tmp")
+            tmp.write_text(uuid.uuid4().hex)
+            tmp.replace(id_file)
         return f"medallion:{self.run.schema}.{table}:{id_file.read_text().strip()}"
+
+    def stream(self, df: DataFrame, handler: BatchHandler) -> int:
+        """Run every available micro-batch of ``df`` through ``handler``; return how many ran.
+
+        First the checkpoint is repaired if a killed run left it unstartable (reported in the
+        table's result and the event log); a checkpoint Spark still refuses fails the table
+        with the full refresh that rebuilds it, not with Spark's error.
+        """
+        self.result.repairs += checkpoints.repair(self.checkpoint, self.table_name)
+        names = tuple(dict.fromkeys((self.table_name, self.decl.name)))
+        try:
+            return run_available_now(df, checkpoint=self.checkpoint,
+                                     query_name=self.query_name, handler=handler, names=names,
+                                     owner=self)
+        except Exception as exc:
+            refused = checkpoints.spark_refusal(exc, self.table_name, self.checkpoint)
+            if refused is None:
+                raise
+            raise refused from exc
 
     def execute(self) -> TableResult:
         """Run the flow, timing it; the subclass's :meth:`process` does the work."""

@@ -38,7 +38,6 @@ from medallion.backends.local.autoloader.state import SchemaState
 from medallion.backends.local.context import RunContext
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.result import SchemaChange
-from medallion.backends.local.streaming import run_available_now
 from medallion.errors import TableRunError
 from medallion.pipeline import Declaration
 from medallion.specs.bronze import BronzeSpec
@@ -47,6 +46,12 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.types import DataType
 
+#: Where a new user gets input, said when a bronze source folder is missing or empty.
+SAMPLE_INPUT_HINT = (
+    " (sample input: `medallion demo` generates orders/ and customers/ into "
+    "<warehouse>/_demo_input; pass a folder like that with --conf, e.g. "
+    "--conf raw=medallion-warehouse/_demo_input for examples/orders)"
+)
 #: Auto Loader's inference sample: at most this many files or bytes.
 INFERENCE_MAX_FILES = 1000
 INFERENCE_MAX_BYTES = 50 * 1024**3
@@ -217,7 +222,8 @@ class BronzeFlow(Flow):
         if local is not None and not local.exists() and not _is_glob(self.spec.path):
             raise TableRunError(
                 self.decl.name,
-                f"source path '{self.spec.path}' does not exist; create it or fix 'path'",
+                f"source path '{self.spec.path}' does not exist; create it or fix 'path'"
+                + SAMPLE_INPUT_HINT,
             )
         first_start = not (self.checkpoint / source.EXISTING_FILES).exists()
         needs_listing = (given_columns(self.spec) is None and self.state.load() is None) or (
@@ -251,8 +257,7 @@ class BronzeFlow(Flow):
             except Exception as exc:
                 raise self._failfast(exc, files) from exc
 
-        run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=handle, owner=self)
+        self.stream(stream, handle)
         if self.result.rows_in == 0 and not self._notes:
             self._notes.append("no new files")
 
@@ -307,7 +312,9 @@ class BronzeFlow(Flow):
         files = source.list_files(spark, self.spec)
         if not files:
             raise TableRunError(
-                self.decl.name, f"no files in '{self.spec.path}'; a snapshot needs source files",
+                self.decl.name,
+                f"no files in '{self.spec.path}'; a snapshot needs source files"
+                + SAMPLE_INPUT_HINT,
             )
         census = take_census(spark, self.spec, files)
         given = given_columns(self.spec)

@@ -21,7 +21,6 @@ from medallion.backends.local import delta, merge
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.flows.streaming import declared_schema
-from medallion.backends.local.streaming import run_available_now
 from medallion.core import cdc as core
 from medallion.core.columns import check_auto_cdc
 from medallion.errors import TableRunError
@@ -114,8 +113,7 @@ class AutoCdcFlow(CdcTargetFlow):
             self.result.status = "up_to_date"
             self.result.detail = "no new change events since the last run"
             return
-        run_available_now(stream, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=self._batch, owner=self)
+        self.stream(stream, self._batch)
         if self.spec.once:
             marker.write_text("done\n")
         self.remember(fingerprint)
@@ -235,7 +233,7 @@ class AutoCdcFlow(CdcTargetFlow):
         from pyspark.sql import functions as F
 
         if self.spec.stored_as_scd_type == 1:
-            keep = F.lit(self.spec.ignore_null_updates)
+            keep = F.lit(bool(self.spec.null_ignoring(self.values)))
             self._merge_scd1_rows(events.withColumn(core.KEEP_NULLS, keep), batch_id,
                                   truncate=False)
         else:
@@ -247,11 +245,11 @@ class AutoCdcFlow(CdcTargetFlow):
         spec = self.spec
         keys, values, tracked = spec.keys, self.values, self.tracked
         untracked = tuple(v for v in values if v not in tracked)
-        ignore = spec.ignore_null_updates
+        ignored = spec.null_ignoring(values)
 
         def new(v: str, current: str) -> str:
             q = core.quote(v)
-            return f"coalesce(s.{q}, {current}.{q})" if ignore else f"s.{q}"
+            return f"coalesce(s.{q}, {current}.{q})" if v in ignored else f"s.{q}"
 
         # New versions: upserts of keys without a current version, or changing a tracked
         # column (a NULL keeps the current value when ignore_null_updates).
@@ -293,10 +291,11 @@ class AutoCdcFlow(CdcTargetFlow):
         spec = self.spec
         s = {c: f"s.{core.quote(c)}" for c in (*spec.keys, *self.values)}
         updates: dict[str, str | Column] = {}
+        ignored = spec.null_ignoring(self.values)
         for v in self.values:
             q = core.quote(v)
             updates[q] = (f"CASE WHEN s.{core.KEEP_NULLS} THEN coalesce(s.{q}, t.{q}) ELSE s.{q} "
-                          "END") if spec.ignore_null_updates else f"s.{q}"
+                          "END") if v in ignored else f"s.{q}"
         inserts: dict[str, str | Column] = {core.quote(c): v for c, v in s.items()}
         with merge.cached(rows) as (source, count):
             if not count and not truncate:

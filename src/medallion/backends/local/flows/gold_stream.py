@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from medallion.backends.local import delta, merge
 from medallion.backends.local.delta import Target
-from medallion.backends.local.streaming import run_available_now
 from medallion.core import gold as core
 
 if TYPE_CHECKING:
@@ -84,12 +83,7 @@ def run_windowed(flow: GoldFlow) -> None:
         flow.save_flow_state({"batch_id": batch_id, "previous_max_event_micros": seen,
                               "max_event_micros": new_seen})
 
-    run_available_now(
-        flow.reader.read_stream(spec.source),
-        checkpoint=flow.checkpoint,
-        query_name=flow.query_name,
-        handler=handle, owner=flow,
-    )
+    flow.stream(flow.reader.read_stream(spec.source), handle)
     if flow.target.version() is None:
         _create_empty(flow)
     flow.remember(fingerprint)

@@ -8,8 +8,8 @@ from medallion.backends.local import delta
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.delta import Target
 from medallion.backends.local.flows.base import Flow
+from medallion.backends.local.flows.streaming import aligned
 from medallion.backends.local.quality import Evaluated, evaluate
-from medallion.backends.local.streaming import run_available_now
 from medallion.context import call_query
 from medallion.core.columns import check_rules
 from medallion.core.rules import RuleSet, quarantine_comment
@@ -51,7 +51,9 @@ class QueryFlow(Flow):
                 f"its query function returned {type(df).__name__}, not a DataFrame; a query "
                 "function must return the DataFrame that defines the table",
             )
-        if df.isStreaming != self.spec.incremental:
+        if self.spec.incremental is None:  # @dlt.table: the DataFrame decides, as on Databricks
+            self.run.kinds[self.decl.name] = df.isStreaming
+        elif df.isStreaming != self.spec.incremental:
             wanted = "a streaming" if self.spec.incremental else "a batch"
             fix = ("use ctx.read_stream(...)" if self.spec.incremental
                    else "use ctx.read(...) or declare it with incremental=True")
@@ -59,7 +61,8 @@ class QueryFlow(Flow):
                 self.decl.name, f"it is declared as {wanted} table but its query function "
                 f"returned a {'streaming' if df.isStreaming else 'batch'} DataFrame; {fix}",
             )
-        return df
+        return aligned(df, self.spec.schema_, self.decl.name, "its query function",
+                       "the query")
 
     def _write(self, evaluated: Evaluated, mode: str, batch_id: int | None) -> None:
         target = self.target
@@ -91,7 +94,7 @@ class QueryFlow(Flow):
         if self.spec.rules:
             check_rules(self.decl.name, "its query", df.columns, self.spec.rules,
                         spark_confirms(self.run.spark))
-        if not self.spec.incremental:
+        if not df.isStreaming:
             evaluated = evaluate(df, self.rules, cache=two)
             try:
                 self._write(evaluated, "overwrite", None)
@@ -106,5 +109,4 @@ class QueryFlow(Flow):
             finally:
                 evaluated.release()
 
-        run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=handle, owner=self)
+        self.stream(df, handle)

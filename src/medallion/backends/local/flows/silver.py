@@ -9,7 +9,6 @@ from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.delta import Target
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.quality import Evaluated, evaluate
-from medallion.backends.local.streaming import run_available_now
 from medallion.core import silver as core
 from medallion.core.columns import check_silver
 from medallion.core.rules import RuleSet, quarantine_comment
@@ -52,7 +51,7 @@ class SilverFlow(Flow):
             self._view()
 
     def _evaluate(self, source: DataFrame, *, merge: bool = False) -> Evaluated:
-        prepared = core.prepare(source, self.spec)
+        prepared = core.prepare(core.well_formed(source, self.spec), self.spec)
         cache = merge or self.quarantine_target is not None
         evaluated = evaluate(prepared, self.rules, cache=cache)
         if cache:
@@ -69,20 +68,39 @@ class SilverFlow(Flow):
         kept = core.dedup(kept, self.spec.dedup_keys, self.spec.dedup_order_by)
         return core.enrich(kept, self.spec, self.reader.read)
 
-    def _quarantined(self, evaluated: Evaluated) -> DataFrame:
-        return self.rules.quarantined(evaluated.annotated,
+    def _quarantined(self, evaluated: Evaluated, source: DataFrame | None = None) -> DataFrame:
+        """Rows failing a drop rule, and (given the ``source``) its malformed rows."""
+        rows = self.rules.quarantined(evaluated.annotated,
                                       source_row=core.transforms_rows(self.spec))
+        if source is not None and self.spec.malformed_records:
+            rows = rows.union(core.malformed_quarantine(source, self.spec))
+        return rows
 
-    def _finish(self, evaluated: Evaluated, written: int, quarantined: int) -> None:
+    def _count_malformed(self, source: DataFrame) -> int:
+        """Source rows that ``malformed_records`` sends to quarantine (one pass; 0 when off)."""
+        if not self.spec.malformed_records:
+            return 0
+        return source.where(core.malformed(self.spec)).count()
+
+    def _finish(self, evaluated: Evaluated, written: int, quarantined: int,
+                malformed: int) -> None:
         evaluated.record(self.result)
+        self.result.rows_in += malformed
+        self.result.rows_malformed += malformed
         self.result.rows_written += written
         self.result.rows_quarantined += quarantined
 
     def _settle_counts(self) -> None:
         r = self.result
-        r.duplicates_removed = r.rows_in - r.rows_dropped - r.rows_written
+        r.duplicates_removed = r.rows_in - r.rows_dropped - r.rows_malformed - r.rows_written
+        notes = []
         if r.duplicates_removed:
-            r.detail = f"{r.duplicates_removed:,} duplicate(s) removed"
+            notes.append(f"{r.duplicates_removed:,} duplicate(s) removed")
+        if r.rows_malformed:
+            notes.append(f"{r.rows_malformed:,} malformed record(s) sent to "
+                         f"{self.spec.quarantine}")
+        if notes:
+            r.detail = "; ".join(notes)
 
     # -- streaming table ---------------------------------------------------------------------
     def _incremental(self) -> None:
@@ -98,6 +116,7 @@ class SilverFlow(Flow):
         q_app_id = self.txn_app_id(quarantine.name) if quarantine is not None else ""
 
         def handle(batch: DataFrame, batch_id: int) -> None:
+            malformed = self._count_malformed(batch)
             evaluated = self._evaluate(batch, merge=self._merges(target))
             try:
                 kept = self._kept(evaluated)
@@ -108,25 +127,20 @@ class SilverFlow(Flow):
                 # not counted again (uncached, no job ran, so its counts were never observed).
                 counted = wrote
                 quarantined = 0
-                if quarantine is not None and (not counted or evaluated.dropped):
+                if quarantine is not None and (not counted or evaluated.dropped or malformed):
                     q_before = quarantine.version()
-                    rows = self._quarantined(evaluated)
+                    rows = self._quarantined(evaluated, batch)
                     delta.append(rows, quarantine, txn=(q_app_id, batch_id))
                     quarantined = delta.rows_written(quarantine, q_before)
                 if counted:
-                    self._finish(evaluated, written, quarantined)
+                    self._finish(evaluated, written, quarantined, malformed)
                 else:
                     self.result.rows_written += written
                     self.result.rows_quarantined += quarantined
             finally:
                 evaluated.release()
 
-        run_available_now(
-            self.reader.read_stream(self.spec.source),
-            checkpoint=self.checkpoint,
-            query_name=self.query_name,
-            handler=handle, owner=self,
-        )
+        self.stream(self.reader.read_stream(self.spec.source), handle)
         if quarantine is not None and quarantine.version() is None:
             # Create the (empty) quarantine table so that it can be queried from the first run.
             self._create_empty_quarantine(quarantine)
@@ -178,7 +192,9 @@ class SilverFlow(Flow):
             return
         target = self.target
         quarantine = self.quarantine_target
-        evaluated = self._evaluate(self.reader.read(self.spec.source))
+        source = self.reader.read(self.spec.source)
+        malformed = self._count_malformed(source)
+        evaluated = self._evaluate(source)
         try:
             before = target.version()
             delta.overwrite(self._kept(evaluated), target)
@@ -186,9 +202,9 @@ class SilverFlow(Flow):
             quarantined = 0
             if quarantine is not None:
                 q_before = quarantine.version()
-                delta.overwrite(self._quarantined(evaluated), quarantine)
+                delta.overwrite(self._quarantined(evaluated, source), quarantine)
                 quarantined = delta.rows_written(quarantine, q_before)
-            self._finish(evaluated, written, quarantined)
+            self._finish(evaluated, written, quarantined, malformed)
         finally:
             evaluated.release()
         self._settle_counts()

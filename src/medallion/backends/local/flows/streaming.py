@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 from medallion.backends.local import delta
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.quality import evaluate
-from medallion.backends.local.streaming import run_available_now
 from medallion.context import call_query
 from medallion.core.rules import RuleSet
 from medallion.errors import TableRunError
-from medallion.specs.flows import AppendFlowSpec, StreamingTableSpec
+from medallion.specs.flows import AppendFlowSpec, SinkSpec, StreamingTableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -50,6 +49,25 @@ class StreamingTableFlow(Flow):
             r.status = "up_to_date"
         names = ", ".join(f"'{f.name}'" for f in flows)
         r.detail = f"written by flow{'s' if len(flows) > 1 else ''} {names}"
+
+
+class SinkFlow(StreamingTableFlow):
+    """The node of a :class:`SinkSpec`: a Delta sink runs locally, other formats are refused."""
+
+    spec_type = SinkSpec  # type: ignore[assignment]
+    spec: SinkSpec
+
+    def process(self) -> None:
+        """Sum up what the append flows wrote into the sink."""
+        if self.spec.format.lower() != "delta":
+            raise TableRunError(
+                self.decl.name,
+                f"sink format '{self.spec.format}' cannot run locally: the local runner writes "
+                "Delta sinks only (format='delta' with options path= or tableName=); run "
+                "this pipeline on Databricks for a Kafka or Event Hubs sink",
+            )
+        super().process()
+        self.result.detail += f" (a Delta sink at {self.target.path})"
 
 
 class AppendFlow(Flow):
@@ -118,25 +136,8 @@ class AppendFlow(Flow):
 
     def _aligned(self, df: DataFrame) -> DataFrame:
         """The rows in the declared schema's columns, when the table declares one."""
-        if self.spec_of_target.schema_ is None:
-            return df
-        from pyspark.sql import functions as F
-
-        declared = declared_schema(self.spec_of_target.schema_)
-        names = set(declared.fieldNames())
-        extra = [c for c in df.columns if c not in names]
-        if extra:
-            raise TableRunError(
-                self.spec.target,
-                f"append flow '{self.decl.name}' writes column '{extra[0]}', which the table's "
-                f"schema does not declare ({', '.join(declared.fieldNames())}); add it to the "
-                "schema or drop it in the flow",
-            )
-        have = set(df.columns)
-        return df.select(*[
-            F.col(f"`{f.name}`") if f.name in have else F.lit(None).cast(f.dataType).alias(f.name)
-            for f in declared.fields
-        ])
+        return aligned(df, self.spec_of_target.schema_, self.spec.target,
+                       f"append flow '{self.decl.name}'", "the flow")
 
     @property
     def spec_of_target(self) -> StreamingTableSpec:
@@ -156,8 +157,33 @@ class AppendFlow(Flow):
             evaluated.record(self.result)
 
     def _stream(self, df: DataFrame) -> None:
-        run_available_now(df, checkpoint=self.checkpoint, query_name=self.query_name,
-                          handler=self._append, owner=self)
+        self.stream(df, self._append)
+
+
+def aligned(df: DataFrame, ddl: str | None, table: str, writer: str, where: str) -> DataFrame:
+    """``df`` in the columns of the table's declared schema ``ddl`` (unchanged without one).
+
+    A column the schema does not declare fails the update; declared columns ``df`` lacks are
+    NULL.
+    """
+    if ddl is None:
+        return df
+    from pyspark.sql import functions as F
+
+    declared = declared_schema(ddl)
+    names = set(declared.fieldNames())
+    extra = [c for c in df.columns if c not in names]
+    if extra:
+        raise TableRunError(
+            table,
+            f"{writer} writes column '{extra[0]}', which the table's schema does not declare "
+            f"({', '.join(declared.fieldNames())}); add it to the schema or drop it in {where}",
+        )
+    have = set(df.columns)
+    return df.select(*[
+        F.col(f"`{f.name}`") if f.name in have else F.lit(None).cast(f.dataType).alias(f.name)
+        for f in declared.fields
+    ])
 
 
 def nullable(schema: StructType) -> StructType:
