@@ -32,6 +32,7 @@ SCD2, out-of-order events, deletes, truncates).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -511,7 +512,17 @@ def _is_column(value: Any) -> bool:
 
 
 def _column_text(value: Any) -> str:
-    """The SQL text a pyspark ``Column`` prints as (``Column<'struct(a, b)'>``)."""
+    """The SQL text a pyspark ``Column`` prints as (``Column<'struct(a, b)'>``).
+
+    Spark 3.5 prints string literals without their quotes (``(op = DELETE)``), so there the
+    JVM expression's own SQL is used (``(op = 'DELETE')``).
+    """
+    import pyspark
+
+    jc = getattr(value, "_jc", None)
+    if pyspark.__version__.startswith("3.") and jc is not None:
+        with contextlib.suppress(Exception):
+            return str(jc.expr().sql())
     text = str(value)
     if text.startswith("Column<'") and text.endswith("'>"):
         return text[len("Column<'"):-2]

@@ -101,10 +101,11 @@ def test_csv_file_stream_rows_equal_the_local_runner(raw: Path, run_pipeline: An
     run_pipeline(p)
     local = spark.table("medallion_db.bronze_csv")
 
-    from pyspark.sql.types import DataType
+    from medallion.backends.local.compat import parse_ddl
 
     spec = BronzeSpec(**fields)
-    stream = bronze_rows(spark.readStream, spec, DataType.fromDDL(spec.schema_))
+    assert spec.schema_ is not None
+    stream = bronze_rows(spark.readStream, spec, parse_ddl(spec.schema_))
     query = (stream.writeStream.format("memory").queryName("sdp_csv")
              .option("checkpointLocation", str(tmp_path / "cp")).trigger(availableNow=True)
              .start())

@@ -212,7 +212,8 @@ def test_scd1_scd2_and_change_feed_with_late_and_duplicate_events(
         ])
     detail = medallion_spark.sql("DESCRIBE DETAIL medallion_db.customers").first()
     assert detail.clusteringColumns == ["id"]
-    assert detail.properties == {"delta.enableChangeDataFeed": "true"}
+    assert detail.properties == {"delta.enableChangeDataFeed": "true",
+                                 "medallion.pipeline": "crm"}
 
     # -- nothing new: no writes anywhere -------------------------------------------------------
     latest = {t: _latest(medallion_spark, t) for t in ("customers", "customer_history")}

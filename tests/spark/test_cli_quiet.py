@@ -33,6 +33,15 @@ PIPELINE = """
 """
 
 
+def _ansi_by_default() -> bool:
+    import pyspark
+
+    return not pyspark.__version__.startswith("3.")
+
+
+@pytest.mark.skipif(not _ansi_by_default(),
+                    reason="the failing cast needs ANSI mode, Spark 4's default; Spark 3.5 "
+                           "turns the value into NULL and the run succeeds")
 def test_failing_cast_shows_one_paragraph(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     write_json_lines(raw / "orders", "a.json", [{"order_id": 1, "amount": "abc"}])

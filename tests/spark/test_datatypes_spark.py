@@ -25,7 +25,11 @@ def test_spark_agrees_with_every_verdict(medallion_spark: Any) -> None:
     invalid = [t for t in INVALID if t.strip() and t not in STRICTER_THAN_SPARK]
     rejected_valid = [t for t in valid if not _spark_accepts(medallion_spark, t)]
     accepted_invalid = [t for t in invalid if _spark_accepts(medallion_spark, t)]
-    assert (rejected_valid, accepted_invalid) == ([], [])
+    # Spark 3.5 predates collations, the variant type and a bare `interval`: the grammar is
+    # Spark 4's, so on 3.5 these pass `validate` and fail at `run` (docs/install.md says so).
+    newer = (["string collate UTF8_LCASE", "variant", "interval", "map<string,variant>"]
+             if medallion_spark.version.startswith("3.") else [])
+    assert (rejected_valid, accepted_invalid) == (newer, [])
     # the one deliberate difference: Spark accepts a decimal with no digits at all
     assert [t for t in STRICTER_THAN_SPARK if _spark_accepts(medallion_spark, t)] == [
         "decimal(0,0)"

@@ -42,14 +42,19 @@ def random_row(rng: random.Random, row_id: int) -> Row:
     }
 
 
-def expected(rows: dict[int, Row]) -> list[tuple[Any, ...]]:
-    """The gold table computed in plain Python: the definition below, independently."""
+def groups_of(rows: dict[int, Row]) -> dict[tuple[Any, str], list[Row]]:
+    """The rows of each gold group: the filter and group keys below, in plain Python."""
     groups: dict[tuple[Any, str], list[Row]] = {}
     for r in rows.values():
         if r["status"] != "cancelled":
             groups.setdefault((r["customer_id"], r["region"].upper()), []).append(r)
+    return groups
+
+
+def expected(rows: dict[int, Row]) -> list[tuple[Any, ...]]:
+    """The gold table computed in plain Python: the definition below, independently."""
     out = []
-    for (customer, region), members in groups.items():
+    for (customer, region), members in groups_of(rows).items():
         amounts = [Decimal(str(m["amount"])) for m in members]
         stamps = [dt.datetime.fromisoformat(m["ts"]) for m in members if m["ts"]]
         dated = sorted((dt.datetime.fromisoformat(m["ts"]), m["status"]) for m in members
@@ -70,12 +75,8 @@ def expected(rows: dict[int, Row]) -> list[tuple[Any, ...]]:
 def expected_decomposable(rows: dict[int, Row], *,
                           extremes: bool = True) -> list[tuple[Any, ...]]:
     """The decomposable gold table (:func:`declare_decomposable`) in plain Python."""
-    groups: dict[tuple[Any, str], list[Row]] = {}
-    for r in rows.values():
-        if r["status"] != "cancelled":
-            groups.setdefault((r["customer_id"], r["region"].upper()), []).append(r)
     out = []
-    for (customer, region), members in groups.items():
+    for (customer, region), members in groups_of(rows).items():
         amounts = [Decimal(str(m["amount"])) for m in members]
         stamps = [dt.datetime.fromisoformat(m["ts"]) for m in members if m["ts"]]
         n = len(members)

@@ -182,7 +182,7 @@ def test_orders_pipeline_end_to_end(pipeline: medallion.Pipeline, run_pipeline: 
                        ignore_nullable=True)
     detail = spark.sql("DESCRIBE DETAIL medallion_db.gold_daily_sales").first()
     assert detail.clusteringColumns == ["date", "region"]
-    assert detail.properties == {"quality": "gold"}
+    assert detail.properties == {"quality": "gold", "medallion.pipeline": "orders"}
 
     expected_ltv = spark.createDataFrame(
         [
@@ -205,7 +205,7 @@ def test_orders_pipeline_end_to_end(pipeline: medallion.Pipeline, run_pipeline: 
     # -- Delta features and catalog ------------------------------------------------------------
     silver_detail = spark.sql("DESCRIBE DETAIL medallion_db.silver_orders").first()
     assert silver_detail.properties == {"delta.enableChangeDataFeed": "true",
-                                        "quality": "silver"}
+                                        "quality": "silver", "medallion.pipeline": "orders"}
     assert spark.table("medallion_db.silver_orders").count() == 6
 
     # -- a rerun without new input writes nothing ---------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,7 +67,9 @@ def route_spark_logs(spark: SparkSession, log_file: str | os.PathLike[str]) -> N
     """Send the JVM's and pyspark's log output of this session to ``log_file``."""
     log_file = Path(log_file).resolve()
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    structured = spark.conf.get("spark.log.structuredLogging.enabled", "true") == "true"
+    # Spark 3.5 ships no JSON template layout (structured logging is Spark 4's)
+    structured = (not spark.version.startswith("3.")
+                  and spark.conf.get("spark.log.structuredLogging.enabled", "true") == "true")
     config = log_file.parent / "log4j2.properties"
     config.write_text(log4j2_properties(log_file, json_layout=structured))
     jvm = spark.sparkContext._jvm
@@ -78,14 +81,19 @@ def route_spark_logs(spark: SparkSession, log_file: str | os.PathLike[str]) -> N
 
 def route_python_loggers(log_file: str | os.PathLike[str]) -> None:
     """Send pyspark's and py4j's Python loggers to ``log_file`` only (not the terminal)."""
-    from pyspark.logger import PySparkLogger
+    get_pyspark_logger: Callable[[str], logging.Logger]
+    try:
+        from pyspark.logger import PySparkLogger
+        get_pyspark_logger = PySparkLogger.getLogger
+    except ImportError:  # Spark 3.5: no PySparkLogger (nor its query-context loggers)
+        get_pyspark_logger = logging.getLogger
 
     handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for name in PYTHON_LOGGERS:
         # pyspark's own loggers are created through pyspark: a plain Logger in their place
         # would reject the fields pyspark logs with.
-        logger = (PySparkLogger.getLogger(name) if name in QUERY_CONTEXT_LOGGERS
+        logger = (get_pyspark_logger(name) if name in QUERY_CONTEXT_LOGGERS
                   else logging.getLogger(name))
         for old in list(logger.handlers):
             if isinstance(old, logging.StreamHandler) and not isinstance(

@@ -166,11 +166,12 @@ class GoldFlow(Flow):
         # Materialized and cut from its lineage: a MERGE into the state table makes Spark
         # recompute cached plans that read it, which would apply the deltas twice.
         new = gold_state.apply_changes(current, changes, spec).localCheckpoint()
-        count = new.count()
-        dirty = 0
+        # one job counts the changed groups and those whose min/max must be recomputed
+        counted = new.agg(F.count(F.lit(1)).alias("groups"),
+                          F.count_if(F.col(gold_state.DIRTY)).alias("dirty")).first()
+        assert counted is not None
+        count, dirty = int(counted["groups"]), int(counted["dirty"] or 0)
         fresh = new.drop(gold_state.DIRTY)
-        if count and any(a.func in ("min", "max") for a in spec.aggregations):
-            dirty = new.where(F.col(gold_state.DIRTY)).count()
         if dirty:
             source = spark.read.format("delta").load(self.run.path(spec.source).as_uri())
             redo = gold_state.recompute(
