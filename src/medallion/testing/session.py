@@ -16,6 +16,10 @@ TEST_CONF: dict[str, str] = {
     "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
     "spark.rdd.compress": "false",
     "spark.sql.streaming.minBatchesToRetain": "5",
+    # Delta keeps every table it has opened (up to 10,000, for an hour) with its cached state; a
+    # test session opens thousands of short-lived tables and a 1 GiB driver ran out of memory
+    # (Spark 3.5 / Delta 3.3). A few dozen cover any one test.
+    "spark.databricks.delta.delta.log.cacheSize": "32",
 }
 
 

@@ -35,6 +35,11 @@ DEFAULT_CONF: dict[str, str] = {
     # Delta rebuilds a table's state with this many tasks; the default (50) costs seconds per
     # first read of each table on a laptop.
     "spark.databricks.delta.snapshotPartitions": "2",
+    # With the UI off nobody reads Spark's status store, yet it keeps the last 1,000 SQL
+    # executions with their plan descriptions (hundreds of MB over a long test session).
+    "spark.sql.ui.retainedExecutions": "20",
+    "spark.ui.retainedJobs": "100",
+    "spark.ui.retainedStages": "100",
 }
 
 
