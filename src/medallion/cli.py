@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--optimize", action="store_true",
                      help="run OPTIMIZE on clustered tables after writing them")
     _progress_option(run)
+    _remote_option(run)
 
     quality = sub.add_parser("quality", help="data-quality summary from the event log")
     _warehouse_option(quality)
@@ -108,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="rewrite the files of an existing project (its data is kept)")
     _conf_option(init)
     return parser
+
+
+def _remote_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--remote", metavar="sc://HOST:PORT", default=None,
+        help="run through the Spark Connect server at this URL, which must have Delta Lake "
+             "(default $MEDALLION_SPARK_REMOTE; see docs/running-on-a-cluster.md)")
 
 
 def _pipeline_argument(parser: argparse.ArgumentParser) -> None:
@@ -302,14 +310,17 @@ def _runner(args: argparse.Namespace, progress: Progress,
     return LocalRunner(warehouse=warehouse, quiet=not args.verbose,
                        spark_conf=spark_conf, on_table=progress.table_done,
                        on_start=progress.table_started,
-                       optimize=getattr(args, "optimize", False))
+                       optimize=getattr(args, "optimize", False),
+                       remote=getattr(args, "remote", None))
 
 
 def _start_spark(runner: LocalRunner, args: argparse.Namespace) -> None:
     if not args.verbose:
         print("starting Spark...", file=sys.stderr, flush=True)
+    from medallion.backends.local.connect import is_connect
+
     spark = runner.spark
-    if args.verbose:
+    if args.verbose and not is_connect(spark):  # a Connect server keeps its own log level
         spark.sparkContext.setLogLevel("WARN")
 
 

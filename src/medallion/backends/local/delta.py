@@ -67,6 +67,15 @@ def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> Non
                   f"LOCATION '{target.uri}'")
         return
     _check_layout(target, schema)
+    from medallion.backends.local.connect import is_connect
+
+    if is_connect(spark):  # no DeltaTable builder without Delta's Connect plugin: SQL
+        from medallion.backends.local.sqldelta import create_table
+
+        create_table(spark, qualified=target.qualified, location=target.uri, schema=schema,
+                     comment=target.comment, properties=dict(target.properties),
+                     cluster_by=target.cluster_by, partition_cols=target.partition_cols)
+        return
     from delta.tables import DeltaTable
 
     builder = (

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from delta.tables import DeltaTable
     from pyspark.sql import DataFrame, SparkSession
 
+    from medallion.backends.local.sqldelta import SqlDeltaTable
+
 _TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 _TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 
@@ -51,11 +53,26 @@ def cached(source: DataFrame) -> Iterator[tuple[DataFrame, int]]:
         kept.unpersist()
 
 
-def table(spark: SparkSession, target: Target) -> DeltaTable:
-    """The Delta table of ``target`` (aliased ``t`` for merge conditions)."""
+def table(spark: SparkSession, target: Target) -> DeltaTable | SqlDeltaTable:
+    """The Delta table of ``target`` (aliased ``t``); see :func:`table_at`."""
+    return table_at(spark, target.uri)
+
+
+def table_at(spark: SparkSession, uri: str) -> DeltaTable | SqlDeltaTable:
+    """The Delta table at ``uri`` (aliased ``t`` for merge conditions).
+
+    Under Spark Connect, a stand-in that runs the same MERGE / DELETE as SQL (see
+    :mod:`~medallion.backends.local.sqldelta`).
+    """
+    from medallion.backends.local.connect import is_connect
+
+    if is_connect(spark):
+        from medallion.backends.local.sqldelta import SqlDeltaTable
+
+        return SqlDeltaTable(spark, uri)
     from delta.tables import DeltaTable
 
-    return DeltaTable.forPath(spark, target.uri).alias("t")
+    return DeltaTable.forPath(spark, uri).alias("t")
 
 
 def changed_rows(table_path: Path, since: int, until: int) -> int:

@@ -29,9 +29,8 @@ def owner_of(spark: SparkSession, warehouse: Warehouse, schema: str, table: str)
         return None
     properties = table_properties(path)
     if properties is None:  # the metadata only survives in a checkpoint: ask Delta
-        from delta.tables import DeltaTable
-
-        detail = DeltaTable.forPath(spark, path.as_uri()).detail().first()
+        # SQL rather than DeltaTable.detail(): it also works under Spark Connect
+        detail = spark.sql(f"DESCRIBE DETAIL delta.`{path.as_uri()}`").first()
         properties = dict(detail["properties"] or {}) if detail is not None else {}
     return properties.get(OWNER_PROPERTY)
 

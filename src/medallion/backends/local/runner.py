@@ -50,6 +50,8 @@ class LocalRunner:
         optimize: Run ``OPTIMIZE`` on clustered tables after writing them (see
             :class:`~medallion.backends.local.settings.LocalSettings`).
         incremental_refresh: Let materialized views merge only changed groups (default True).
+        remote: Spark Connect URL of a Delta-enabled server to run on (default
+            ``$MEDALLION_SPARK_REMOTE``; see :func:`~medallion.local_session`).
     """
 
     def __init__(
@@ -64,11 +66,13 @@ class LocalRunner:
         on_start: StartCallback | None = None,
         optimize: bool = False,
         incremental_refresh: bool = True,
+        remote: str | None = None,
     ) -> None:
         self.warehouse = Warehouse(warehouse)
         self.settings = LocalSettings(optimize=optimize, incremental_refresh=incremental_refresh)
         self._spark = spark
         self._spark_conf = dict(spark_conf or {})
+        self._remote = remote
         self._quiet = quiet
         self._on_table = on_table
         self._event_log = event_log
@@ -79,7 +83,8 @@ class LocalRunner:
         """The session (started on first use)."""
         if self._spark is None:
             log = self.warehouse.log_dir() / "spark.log" if self._quiet else None
-            self._spark = local_session(conf=self._spark_conf, quiet_startup_log=log)
+            self._spark = local_session(conf=self._spark_conf, quiet_startup_log=log,
+                                        remote=self._remote)
         return self._spark
 
     def run(

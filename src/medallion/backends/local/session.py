@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from medallion.errors import BackendError, MissingDependencyError
 
@@ -57,9 +57,12 @@ def require_spark(purpose: str = "run pipelines locally") -> None:
 
 def is_delta_enabled(spark: SparkSession) -> bool:
     """Whether ``spark`` has Delta's SQL extension and catalog configured."""
-    conf = spark.sparkContext.getConf()
-    return DELTA_EXTENSION in (conf.get("spark.sql.extensions") or "") and (
-        conf.get("spark.sql.catalog.spark_catalog") == DELTA_CATALOG
+    from medallion.backends.local.connect import is_connect
+
+    # A Spark Connect session has no SparkContext; its runtime conf shows the static settings.
+    conf: Any = spark.conf if is_connect(spark) else spark.sparkContext.getConf()
+    return DELTA_EXTENSION in (conf.get("spark.sql.extensions", None) or "") and (
+        conf.get("spark.sql.catalog.spark_catalog", None) == DELTA_CATALOG
     )
 
 
@@ -71,6 +74,7 @@ def local_session(
     log_level: str = "ERROR",
     quiet_startup_log: str | os.PathLike[str] | None = None,
     warehouse: str | os.PathLike[str] | None = None,
+    remote: str | None = None,
 ) -> SparkSession:
     """Return the active Delta-enabled session, or start one.
 
@@ -93,10 +97,29 @@ def local_session(
             logs afterwards (log4j2, pyspark's error loggers, py4j; see
             :mod:`medallion.backends.local.logs`).
         warehouse: A warehouse folder whose tables to register (see above).
+        remote: A Spark Connect URL (``sc://host:port``; default ``$MEDALLION_SPARK_REMOTE``):
+            connect to that server (it must have Delta Lake) instead of starting Spark here.
+            ``master``, ``conf`` and the log settings are then the server's own.
 
     Raises:
-        BackendError: when an active session exists without Delta configured.
+        BackendError: when an active session exists without Delta configured, the Spark
+            Connect server cannot be used, or pyspark is Databricks Connect's and no
+            ``remote`` is given.
     """
+    from medallion.backends.local.connect import (
+        connect_session,
+        refuse_databricks_connect,
+        remote_url,
+    )
+
+    url = remote_url(remote)
+    if url is not None:
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError("pyspark", "connect to Spark Connect") from None
+        return _with_warehouse(connect_session(url, app_name=app_name), warehouse)
+    refuse_databricks_connect()
     require_spark()
     from pyspark.sql import SparkSession
 

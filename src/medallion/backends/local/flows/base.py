@@ -118,7 +118,8 @@ class Flow:
         names = tuple(dict.fromkeys((self.table_name, self.decl.name)))
         try:
             return run_available_now(df, checkpoint=self.checkpoint,
-                                     query_name=self.query_name, handler=handler, names=names)
+                                     query_name=self.query_name, handler=handler, names=names,
+                                     owner=self)
         except Exception as exc:
             refused = checkpoints.spark_refusal(exc, self.table_name, self.checkpoint)
             if refused is None:

@@ -153,7 +153,6 @@ class GoldFlow(Flow):
     def _apply_deltas(self, since: int, fingerprint: dict[str, Any] | None,
                       record: dict[str, Any]) -> None:
         """GROUP_AGGREGATE: add the change feed's deltas to the partials; MERGE both tables."""
-        from delta.tables import DeltaTable
         from pyspark.sql import functions as F
 
         assert fingerprint is not None
@@ -181,7 +180,7 @@ class GoldFlow(Flow):
         if count:
             with merge.cached(fresh.select(*columns)) as (kept, _):
                 on = " AND ".join(f"t.{core.quote(k)} <=> s.{core.quote(k)}" for k in keys)
-                (DeltaTable.forPath(spark, state_uri).alias("t")
+                (merge.table_at(spark, state_uri)
                  .merge(kept.alias("s"), on)
                  .whenMatchedDelete(condition=f"s.{gold_state.ROWS} = 0")
                  .whenMatchedUpdateAll()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from medallion.backends.local import delta
+from medallion.backends.local import delta, merge
 from medallion.backends.local.delta import Target
 from medallion.core import gold as core
 
@@ -116,9 +116,8 @@ def _publish(flow: GoldFlow, on_time: DataFrame, state_target: Target,
         flow.result.rows_written += written
         flow.result.num_upserted_rows += written
     if new_watermark is not None:
-        from delta.tables import DeltaTable
-
-        DeltaTable.forPath(spark, state_target.uri).delete(closed)
+        merge.table(spark, state_target).delete(
+            f"unix_micros({core.quote(end_key)}) <= {new_watermark}")
 
 
 def _create_empty(flow: GoldFlow) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from medallion.backends.local import delta
+from medallion.backends.local import delta, merge
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.delta import Target
 from medallion.backends.local.flows.base import Flow
@@ -158,8 +158,6 @@ class SilverFlow(Flow):
         keys = self.spec.dedup_keys
         if not keys or target.version() is None:
             return delta.append(kept, target, txn=txn)
-        from delta.tables import DeltaTable
-
         condition = " AND ".join(f"t.{core.quote(k)} = s.{core.quote(k)}" for k in keys)
         if self.spec.dedup_order_by is None:
             existing = self.run.spark.read.format("delta").load(target.uri).select(
@@ -169,8 +167,7 @@ class SilverFlow(Flow):
                                 txn=txn)
         order = core.quote(self.spec.dedup_order_by)
         (
-            DeltaTable.forPath(self.run.spark, target.uri)
-            .alias("t")
+            merge.table(self.run.spark, target)
             .merge(kept.alias("s"), condition)
             .whenMatchedUpdateAll(condition=f"s.{order} > t.{order} OR t.{order} IS NULL")
             .whenNotMatchedInsertAll()
