@@ -75,6 +75,12 @@ def free_port() -> int:
 @pytest.fixture
 def connect_server(tmp_path: Path) -> Iterator[str]:
     """A Spark Connect server with Delta Lake on localhost; yields its ``sc://`` URL."""
+    import pyspark
+
+    if int(pyspark.__version__.split(".")[0]) < 4:
+        # pip's pyspark 3.5 ships no Connect server: it is the separate spark-connect_2.12
+        # artifact (docs/running-on-a-cluster.md starts it with --packages on 3.5).
+        pytest.skip("Spark Connect is exercised on the Spark 4 line; pyspark 3.5 has no server")
     port = free_port()
     log = (tmp_path / "connect-server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=subprocess.PIPE,
@@ -146,12 +152,6 @@ def run_and_compare(spark: Any, raw: Path, tmp_path: Path, *options: str,
 def test_reference_pipeline_through_spark_connect_equals_local(
     tmp_path: Path, medallion_spark: Any, orders_input: Path, connect_server: str,  # noqa: F811
 ) -> None:
-    import pyspark
-
-    if int(pyspark.__version__.split(".")[0]) < 4:
-        # pip's pyspark 3.5 ships no Connect server: it is the separate spark-connect_2.12
-        # artifact (docs/running-on-a-cluster.md starts it with --packages on 3.5).
-        pytest.skip("Spark Connect is exercised on the Spark 4 line; pyspark 3.5 has no server")
     # foreachBatch runs on the server: its counts must come back for the summary to match
     seconds = run_and_compare(medallion_spark, orders_input, tmp_path, "--remote",
                               connect_server)
