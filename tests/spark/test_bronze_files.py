@@ -130,3 +130,65 @@ def test_parquet_stream_and_snapshot(raw: Path, run_pipeline: Any,
         (1, "Ada", None, p1.name), (2, "Bob", None, p1.name), (5, "Eve", None, q1.name),
         (6, None, None, q2.name), (3, "Cy", 7, p2.name),
         (None, "Di", None, p2.name)], key=str)
+
+
+def test_rerun_without_new_files_starts_no_stream(raw: Path, run_pipeline: Any,
+                                                  medallion_spark: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rerun with nothing new commits nothing and starts no streaming query (issue 11)."""
+    from medallion.backends.local.flows import base
+
+    started: list[str] = []
+    real = base.run_available_now
+
+    def counting(df: Any, **kwargs: Any) -> int:
+        started.append(kwargs["query_name"])
+        return real(df, **kwargs)
+
+    monkeypatch.setattr(base, "run_available_now", counting)
+    folder = raw / "rerun"
+    land(folder, "a.json", [1, 2], 1_700_000_000)
+    (folder / "notes.txt").write_text("not an input\n")  # left out by the glob filter
+    (folder / "_SUCCESS").write_text("")  # hidden from Spark's listing
+    with medallion.Pipeline("rerun") as p:
+        medallion.bronze_autoloader(name="bronze_globbed", path=str(folder),
+                                    options={"pathGlobFilter": "*.json"})
+        medallion.bronze_autoloader(name="bronze_braced", path=str(folder),
+                                    options={"pathGlobFilter": "*.{json,jsonl}"})
+    first = run_pipeline(p)
+    assert sorted(started) == ["medallion_medallion_db_bronze_braced",
+                               "medallion_medallion_db_bronze_globbed"]
+    versions = {t: history(medallion_spark, t)[-1][0] for t in ("bronze_globbed", "bronze_braced")}
+    assert first["bronze_globbed"].rows_written == 2
+
+    started.clear()
+    second = run_pipeline(p)
+    # a glob the runner does not mirror ({a,b}) lists notes.txt as unseen: the stream decides
+    assert started == ["medallion_medallion_db_bronze_braced"]
+    assert (second["bronze_globbed"].status, second["bronze_globbed"].detail) == (
+        "up_to_date", "no new files")
+    assert (second["bronze_braced"].status, second["bronze_braced"].rows_written) == (
+        "completed", 0)
+    assert {t: history(medallion_spark, t)[-1][0] for t in versions} == versions
+
+    # a batch planned but not committed (a kill before the commit file): the stream replays it
+    checkpoint = first.warehouse / "_system" / "checkpoints" / "medallion_db" / "bronze_globbed"
+    commits = sorted((checkpoint / "commits").glob("[0-9]*"), key=lambda f: int(f.name))
+    commits[-1].unlink()
+    (commits[-1].parent / f".{commits[-1].name}.crc").unlink()
+    started.clear()
+    third = run_pipeline(p)
+    assert sorted(started) == ["medallion_medallion_db_bronze_braced",
+                               "medallion_medallion_db_bronze_globbed"]
+    assert third["bronze_globbed"].rows_written == 0
+    assert {t: history(medallion_spark, t)[-1][0] for t in versions} == versions
+
+    # new files are found and ingested, hidden and filtered ones are not
+    land(folder, "b.json", [3], 1_700_000_010)
+    land(folder, "_partial.json", [99], 1_700_000_011)
+    started.clear()
+    fourth = run_pipeline(p)
+    assert sorted(started) == ["medallion_medallion_db_bronze_braced",
+                               "medallion_medallion_db_bronze_globbed"]
+    assert sorted(int(r.id) for r in fourth.read("bronze_globbed").collect()) == [1, 2, 3]
+    assert fourth["bronze_braced"].rows_written == 1

@@ -73,7 +73,7 @@ def test_plain_progress_and_exit_status(tmp_path: Path, medallion_spark: Any,
     # the default limit from the file lets every row through; bronze has nothing new
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "[medallion] done bronze_orders rows_in=0 written=0 dropped=0 quarantined=0" in out
+    assert "[medallion] up_to_date bronze_orders rows_in=0 written=0 dropped=0 quarantined=0" in out
     assert "[medallion] done silver_orders rows_in=2 written=2 dropped=0 quarantined=0" in out
     assert "[medallion] done gold_totals rows_in=2 written=1 dropped=0 quarantined=0" in out
     assert "status=succeeded" in out

@@ -63,7 +63,7 @@ def test_spark_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monk
         # the last command rebuilt silver_orders from all of bronze and left bronze alone
         last = out[out.rindex("[medallion] started"):]
         assert "[medallion] done silver_orders rows_in=1000 " in last
-        assert "[medallion] done bronze_orders rows_in=0 written=0" in last
+        assert "[medallion] up_to_date bronze_orders rows_in=0 written=0" in last
         # then the report page of the tutorial's warehouse: its two runs, the four rules
         assert "wrote report.html: pipeline 'orders', 2 update(s), 4 rule(s); latest update " \
             in last

@@ -51,7 +51,7 @@ def test_orders_example_runs_as_shipped_and_quality_reads_the_log_without_spark(
 
     assert main(args) == 0  # nothing new: a no-op update
     again = capsys.readouterr().out
-    assert "[medallion] done bronze_orders rows_in=0 written=0 " in again
+    assert "[medallion] up_to_date bronze_orders rows_in=0 written=0 " in again
     assert re.search(r"\[medallion\] up_to_date silver_orders ", again)
 
     # delta-rs and Spark read the same rows

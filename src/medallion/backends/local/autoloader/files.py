@@ -10,6 +10,7 @@ after a crash.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import json
 import os
@@ -148,6 +149,107 @@ def _source_log_entries(folder: Path, log_id: int) -> list[str]:
                     entries.append(normalize(str(entry["path"])))
             return entries
     raise CheckpointFormatError(f"no source log for batch {log_id} in {folder}")
+
+
+# -- what a rerun would find, without starting the stream ----------------------------------------
+def unseen_files(checkpoint: Path, spec: BronzeSpec) -> list[str] | None:
+    """The source files the stream has not planned yet, found without Spark (None: cannot tell).
+
+    A rerun with nothing new then starts no streaming query and commits nothing. The answer is
+    only given when it is certain: a local folder (no glob), and a checkpoint whose every planned
+    micro-batch committed. The listing errs towards more files (a filter it cannot mirror exactly,
+    such as ``modifiedAfter`` or a ``{a,b}`` glob, is not applied), so an empty list means the
+    stream would find nothing either; any file it lists that Spark would not makes the stream run,
+    as before.
+    """
+    planned = _planned_files(checkpoint)
+    if planned is None:
+        return None
+    listed = _local_listing(spec)
+    if listed is None:
+        return None
+    return [name for name in listed if name not in planned]
+
+
+def _hidden(name: str) -> bool:
+    """Names Spark's file listing leaves out: ``_x`` (not a ``k=v`` partition), ``.x``, copies."""
+    return ((name.startswith("_") and "=" not in name) or name.startswith(".")
+            or name.endswith("._COPYING_"))
+
+
+def _local_listing(spec: BronzeSpec) -> list[str] | None:
+    """Every file under a local source folder that Spark could list (a superset; None: remote)."""
+    if any(ch in spec.path for ch in "*?[{"):
+        return None
+    root = local_path(spec.path)
+    if root is None:
+        return None
+    root = Path(os.path.abspath(root))
+    if root.is_file():
+        return [str(root)]
+    if not root.is_dir():
+        return None
+    pattern = spec.option("pathGlobFilter")
+    exact = pattern is not None and not any(ch in pattern for ch in "[]{}\\")
+    found = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if _hidden(name) or (exact and not fnmatch.fnmatchcase(name, str(pattern))):
+                continue
+            found.append(os.path.join(folder, name))
+    return found
+
+
+def _numbered(folder: Path) -> list[int]:
+    try:
+        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit())
+    except OSError:
+        return []
+
+
+def _planned_files(checkpoint: Path) -> set[str] | None:
+    """Local paths of every file the stream planned, if every planned batch committed."""
+    offsets = _numbered(checkpoint / "offsets")
+    commits = _numbered(checkpoint / "commits")
+    if not offsets or not commits or offsets[-1] != commits[-1]:
+        return None  # a first run, or a batch to replay: the stream must run
+    last = checkpoint / "commits" / str(commits[-1])
+    try:
+        if not last.read_text().startswith("v"):
+            return None  # a commit file cut short by a kill: let the stream repair it
+        end = _log_offset(checkpoint, offsets[-1])
+    except (OSError, CheckpointFormatError):
+        return None
+    folder = checkpoint / "sources" / "0"
+    try:
+        names = [p.name for p in folder.iterdir()]
+    except OSError:
+        return None
+    compacts = sorted(int(n.split(".")[0]) for n in names
+                      if n.endswith(".compact") and n.split(".")[0].isdigit())
+    start = compacts[-1] if compacts else -1
+    logs = ([folder / f"{start}.compact"] if compacts else []) + [
+        folder / str(n) for n in sorted(int(n) for n in names if n.isdigit()) if n > start]
+    newest = max([start, *(int(p.name) for p in logs if p.name.isdigit())])
+    if end is None or newest > end:
+        return None  # files planned for a batch whose offsets were never written
+    planned: set[str] = set()
+    for path in logs:
+        try:
+            lines = path.read_text().splitlines()[1:]
+        except OSError:
+            return None
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                local = local_path(normalize(str(json.loads(line)["path"])))
+            except (ValueError, KeyError, TypeError):
+                return None
+            if local is None:
+                return None
+            planned.add(os.path.abspath(local))
+    return planned
 
 
 # -- include_existing_files=False ---------------------------------------------------------------

@@ -230,6 +230,11 @@ class BronzeFlow(Flow):
             not self.spec.include_existing_files and first_start)
         listing = source.list_files(spark, self.spec) if needs_listing else []
         self._start_schema(listing)
+        if source.unseen_files(self.checkpoint, self.spec) == []:
+            # Every file was ingested already: no streaming query, no commit, no Spark job.
+            self.result.status = "up_to_date"
+            self._notes.append("no new files")
+            return
         skip = (source.existing_files(self.checkpoint, listing)
                 if not self.spec.include_existing_files else frozenset())
         stream = (
