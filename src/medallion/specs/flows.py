@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.specs.base import Definition, TableSpec, check_reference, check_table_name
+from medallion.specs.base import Definition, Inputs, TableSpec, check_reference, check_table_name
 from medallion.specs.ddl import parse_columns
 from medallion.specs.rules import Rule, check_unique_names
 
@@ -148,16 +148,9 @@ class AppendFlowSpec(FlowSpec):
 
     kind: Literal["append_flow"] = "append_flow"
     query: Callable[..., Any] = Field(exclude=True)
-    inputs_: tuple[str, ...] = Field(default=(), alias="inputs")
+    inputs_: Inputs = Field(default=(), alias="inputs")
     comment: str | None = None
     spark_conf: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("inputs_")
-    @classmethod
-    def _inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            check_reference(name, "input")
-        return value
 
     @model_validator(mode="after")
     def _not_self(self) -> AppendFlowSpec:

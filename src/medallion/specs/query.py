@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.specs.base import TableSpec, check_reference, check_table_name
+from medallion.specs.base import Inputs, TableSpec, check_table_name
 from medallion.specs.flows import ddl_column_names
 from medallion.specs.rules import Rule, check_unique_names
 
@@ -40,16 +40,9 @@ class QuerySpec(TableSpec):
     query: Callable[..., Any] = Field(exclude=True)
     incremental: bool | None = False
     schema_: str | None = Field(default=None, alias="schema")
-    inputs_: tuple[str, ...] = Field(default=(), alias="inputs")
+    inputs_: Inputs = Field(default=(), alias="inputs")
     rules: tuple[Rule, ...] = ()
     quarantine: str | None = None
-
-    @field_validator("inputs_")
-    @classmethod
-    def _inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            check_reference(name, "input")
-        return value
 
     @field_validator("schema_")
     @classmethod

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from medallion.quality.sqlexpr import SqlSyntaxError, check_boolean
 from medallion.specs.base import Model
+from medallion.specs.sqlexpr import SqlSyntaxError, check_boolean
 
 RuleAction = Literal["warn", "drop", "fail"]
 ACTIONS: tuple[str, ...] = ("warn", "drop", "fail")
