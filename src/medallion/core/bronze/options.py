@@ -90,12 +90,14 @@ def reader_options(spec: BronzeSpec, *, inferring: bool, listed: bool) -> dict[s
         inferring: Spark infers the files' schema with these options. Without
             ``infer_column_types``, inferred JSON and CSV columns are then strings, as Auto
             Loader's ``cloudFiles.inferColumnTypes=false`` (the default) makes them.
-        listed: The reader is given files medallion chose (the local runner's micro-batch
-            files, :func:`~medallion.core.bronze.rows.bronze_rows`), so the options that choose
-            files (``pathGlobFilter``, ``recursiveFileLookup``, ``modifiedBefore``/``After``)
-            are left out. When inferring listed files (the local runner's census of a batch's
-            columns) ``mode`` is left out too: inference reads permissively, and a malformed
-            record is the read's business (kept, or failing the run under ``mode=FAILFAST``).
+        listed: Leave out the options that choose files (``pathGlobFilter``,
+            ``recursiveFileLookup``, ``modifiedBefore``/``After``): the local runner gives
+            its readers the files of a micro-batch it listed itself.
+            :func:`~medallion.core.bronze.rows.bronze_rows` passes it too, as it always has,
+            although it reads ``spec.path``. When inferring listed files (the local runner's
+            census of a batch's columns) ``mode`` is left out as well: inference reads
+            permissively, and a malformed record is the read's business (kept, or failing the
+            run under ``mode=FAILFAST``).
 
     Example:
         >>> from medallion import BronzeSpec
