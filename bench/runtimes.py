@@ -27,11 +27,11 @@ from typing import Any
 
 from medallion import Rule
 from medallion.backends.local import LocalRunner, local_session
+from medallion.backends.spark_pipelines.project import init_spark_pipeline
 from medallion.core import silver
 from medallion.core.rules import RuleSet
 from medallion.demo import data
 from medallion.loader import load_pipeline
-from medallion.spark_project import init_spark_pipeline
 from medallion.specs import SilverSpec
 
 ROOT = Path(__file__).resolve().parents[1]

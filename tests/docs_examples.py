@@ -144,7 +144,7 @@ def run_block(block: Block, namespace: dict[str, Any], folder: Path,
     """Run one block that needs no Spark (see the module docstring)."""
     from medallion.diagram import diagram_of
     from medallion.diagram.mermaid import to_mermaid
-    from medallion.files.load import read_pipeline_file
+    from medallion.files.document import read_pipeline_file
     from medallion.loader import load_pipeline
 
     if block.lang == "python":

@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 from medallion import agg, checks
-from medallion.context import ReadContext, read, read_change_stream, read_changes, read_stream
 from medallion.declare import (
     append_flow,
     bronze_autoloader,
@@ -44,10 +43,11 @@ from medallion.errors import (
     TableOwnershipError,
     TableRunError,
 )
-from medallion.files.load import load_pipeline_file
+from medallion.files.document import load_pipeline_file
 from medallion.pipeline import Declaration, Pipeline, active_pipeline, config, current_pipeline
 from medallion.quality.library import RuleLibrary, load_rules
 from medallion.quality.templates import RuleTemplate
+from medallion.query_context import ReadContext, read, read_change_stream, read_changes, read_stream
 from medallion.specs import (
     Aggregation,
     AppendFlowSpec,

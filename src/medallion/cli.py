@@ -459,8 +459,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _init_spark_pipeline(args: argparse.Namespace) -> int:
+    from medallion.backends.spark_pipelines.project import init_spark_pipeline
     from medallion.loader import load_pipeline
-    from medallion.spark_project import init_spark_pipeline
 
     conf = _parse_conf(args.conf)
     # refuse a broken pipeline now (--env: a Python file refuses it, naming --conf)

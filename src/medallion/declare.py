@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
-from medallion.context import discover_reads
 from medallion.errors import SpecError
 from medallion.pipeline import caller_location, current_pipeline
+from medallion.query_context import discover_reads
 from medallion.specs import (
     AppendFlowSpec,
     AutoCdcSnapshotSpec,

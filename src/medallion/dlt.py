@@ -37,13 +37,14 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from medallion import context
 from medallion import declare as medallion_api
+from medallion import query_context
 from medallion.declare import table as _declare_table
 from medallion.errors import SpecError
 from medallion.pipeline import caller_location, current_pipeline
 from medallion.specs.errors import build_spec
 from medallion.specs.rules import Rule, RuleAction
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -392,12 +393,12 @@ create_streaming_live_table = _deprecated("create_streaming_live_table", create_
 # -- reading ----------------------------------------------------------------------------------
 def read(name: str) -> DataFrame:
     """``dlt.read``: another dataset of the pipeline as a batch DataFrame."""
-    return context.read(_strip_live(name))
+    return query_context.read(_strip_live(name))
 
 
 def read_stream(name: str) -> DataFrame:
     """``dlt.read_stream``: another dataset of the pipeline as a stream."""
-    return context.read_stream(_strip_live(name))
+    return query_context.read_stream(_strip_live(name))
 
 
 #: The dlt module's alias of :func:`read_stream`.
@@ -498,7 +499,7 @@ def _schema_ddl(schema: Any, table_name: str) -> str | None:
 
 
 def _field_ddl(field: Any) -> str:
-    text = f"`{field.name.replace('`', '``')}` {field.dataType.simpleString()}"
+    text = f"{quote_identifier(field.name)} {field.dataType.simpleString()}"
     if not field.nullable:
         text += " NOT NULL"
     comment = (field.metadata or {}).get("comment")
@@ -533,7 +534,7 @@ def _sql(value: Any, target: str, field: str) -> Any:
     """SQL text, or a ``Column`` (``col``, ``struct``, ``expr``) turned into its SQL text."""
     if not _is_column(value):
         return value
-    from medallion.quality.sqlexpr import SqlSyntaxError, check_expression
+    from medallion.specs.sqlexpr import SqlSyntaxError, check_expression
 
     text = _column_text(value)
     try:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from medallion.backends.local.eventlog import EVENT_LOG_TABLE
+from medallion.backends.local.eventlog_writer import EVENT_LOG_TABLE
 from medallion.errors import MedallionError
 from medallion.pipeline import DEFAULT_SCHEMA
-from medallion.quality.sqlexpr import tokenize
+from medallion.specs.sqlexpr import tokenize
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -6,13 +6,11 @@ A Python file calls the factories; a YAML/JSON file lists specs (see :mod:`medal
 from __future__ import annotations
 
 import os
-import runpy
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from medallion.errors import MedallionError, SpecError
+from medallion.errors import SpecError
+from medallion.files.python import NeedsSpark, run_python_file
 from medallion.pipeline import Pipeline
 
 PathLike = str | os.PathLike[str]
@@ -59,7 +57,7 @@ def load_pipeline(
     if not paths:
         raise SpecError("no pipeline file given")
     if len(paths) == 1 and is_pipeline_file(paths[0]):
-        from medallion.files.load import check_references, declare_document, read_pipeline_file
+        from medallion.files.document import check_references, declare_document, read_pipeline_file
         from medallion.pipeline import DEFAULT_SCHEMA
 
         document = read_pipeline_file(paths[0], environment=environment,
@@ -86,7 +84,7 @@ def load_pipeline(
         )
     try:
         pipeline, own = _declare_files(files, name, schema, configuration)
-    except _NeedsSpark:
+    except NeedsSpark:
         # The files build Spark objects while declaring (the documented AUTO CDC example's
         # sequence_by=col("ts")), which needs a session, as a Databricks notebook always has.
         start_notebook_session()
@@ -100,10 +98,6 @@ def load_pipeline(
             "silver_with_rules(), gold_aggregate() or @medallion.table at its top level"
         )
     return pipeline
-
-
-class _NeedsSpark(Exception):
-    """A file called pyspark at its top level before any SparkContext existed."""
 
 
 def _declare_files(
@@ -127,47 +121,3 @@ def start_notebook_session() -> None:
 
     require_spark("declare tables whose arguments are Spark Columns")
     local_session(quiet_startup_log=Path(tempfile.gettempdir()) / "medallion-spark.log")
-
-
-def _needs_spark(exc: BaseException) -> bool:
-    """Whether ``exc`` is pyspark's refusal to build a Column without a SparkContext."""
-    import traceback
-
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames or "pyspark" not in Path(frames[-1].filename).parts:
-        return False
-    from pyspark import SparkContext
-
-    return SparkContext._active_spark_context is None
-
-
-def run_python_file(file: Path, pipeline: Pipeline) -> dict[str, Any]:
-    """Run a Python definition file with ``pipeline`` active; return the file's namespace.
-
-    The file gets a notebook-style global ``spark`` (:class:`NotebookSpark`).
-
-    Raises:
-        SpecError: the file is not valid Python or raises while declaring.
-        MedallionError: a definition in it is invalid.
-    """
-    from medallion.backends.local.notebook import NotebookSpark
-
-    folder = str(file.resolve().parent)
-    sys.path.insert(0, folder)
-    try:
-        with pipeline:
-            return runpy.run_path(str(file), run_name="__medallion__",
-                                  init_globals={"spark": NotebookSpark()})
-    except MedallionError:
-        raise
-    except SyntaxError as exc:
-        raise SpecError(f"pipeline file '{file}' is not valid Python: {exc}") from exc
-    except Exception as exc:
-        if _needs_spark(exc):
-            raise _NeedsSpark from exc
-        raise SpecError(
-            f"pipeline file '{file}' raised {type(exc).__name__} while declaring tables: {exc}"
-        ) from exc
-    finally:
-        if sys.path and sys.path[0] == folder:
-            sys.path.pop(0)

@@ -87,7 +87,7 @@ def test_csv_headers_bad_rows_and_new_columns(raw: Path, run_pipeline: Any,
 def test_csv_file_stream_rows_equal_the_local_runner(raw: Path, run_pipeline: Any,
                                                      medallion_spark: Any, tmp_path: Path) -> None:
     """What spark-pipelines reads (a plain CSV file stream) rescues as the local runner does."""
-    from medallion.backends.local.autoloader.stream import bronze_rows
+    from medallion.core.bronze.rows import bronze_rows
     from medallion.specs import BronzeSpec
 
     spark = medallion_spark
@@ -101,7 +101,7 @@ def test_csv_file_stream_rows_equal_the_local_runner(raw: Path, run_pipeline: An
     run_pipeline(p)
     local = spark.table("medallion_db.bronze_csv")
 
-    from medallion.backends.local.compat import parse_ddl
+    from medallion.core.compat import parse_ddl
 
     spec = BronzeSpec(**fields)
     assert spec.schema_ is not None

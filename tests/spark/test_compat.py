@@ -1,4 +1,4 @@
-"""The Spark 3.5 routes of medallion.backends.local.compat give Spark 4's results, on either line.
+"""The Spark 3.5 routes of medallion.core.compat give Spark 4's results, on either line.
 
 Each helper is checked against what Spark itself computes (SQL try_cast, to_json) on the line the
 suite runs on; on Spark 4 the helpers use the native API and on 3.5 their own route, so running
@@ -20,7 +20,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from medallion.backends.local.compat import json_value, parse_ddl, try_cast
+from medallion.core.compat import json_value, parse_ddl, try_cast
 
 pytestmark = pytest.mark.spark
 

@@ -20,8 +20,8 @@ import pytest
 from chispa import assert_df_equality
 
 from medallion.backends.local import LocalRunner
+from medallion.backends.spark_pipelines.project import init_spark_pipeline
 from medallion.loader import load_pipeline
-from medallion.spark_project import init_spark_pipeline
 from tests.contracts.recording import open_source_pipelines
 from tests.spark.conftest import write_json_lines
 from tests.spark.test_orders_pipeline import CUSTOMERS, FILE_1, FILE_2

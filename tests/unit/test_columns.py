@@ -6,7 +6,7 @@ import pytest
 
 from medallion import ColumnReferenceError, GoldSpec, SilverSpec
 from medallion.core.columns import check_gold, check_silver
-from medallion.quality.sqlexpr import column_references
+from medallion.specs.sqlexpr import column_references
 
 
 @pytest.mark.parametrize(("text", "columns"), [

@@ -220,7 +220,7 @@ class _Owner:
 
 def test_connect_handler_effects_come_back_from_the_server(tmp_path: Path) -> None:
     pytest.importorskip("pyspark")
-    from medallion.backends.local.streaming import run_available_now
+    from medallion.backends.local.available_now import run_available_now
 
     owner = _Owner()
     stream = _ServerSideStream(batches=2, fail_at=-1)  # the first worker start times out
@@ -233,7 +233,7 @@ def test_connect_handler_effects_come_back_from_the_server(tmp_path: Path) -> No
 
 def test_connect_handler_error_is_raised_as_itself(tmp_path: Path) -> None:
     pytest.importorskip("pyspark")
-    from medallion.backends.local.streaming import run_available_now
+    from medallion.backends.local.available_now import run_available_now
 
     owner = _Owner()
     with pytest.raises(medallion.ExpectationFailed) as info:

@@ -111,7 +111,7 @@ def test_table_decorator_bare_and_with_arguments() -> None:
 
 
 def test_discovered_reads_strip_live_prefix_and_skip_decorators() -> None:
-    from medallion.context import discover_reads
+    from medallion.query_context import discover_reads
 
     def fn(spark):  # type: ignore[no-untyped-def]
         a = spark.table("LIVE.silver_orders")

@@ -231,7 +231,7 @@ def test_on_event_hook_registers_on_the_pipeline() -> None:
 
 
 def test_the_event_log_calls_hooks_and_disables_a_failing_one() -> None:
-    from medallion.backends.local.eventlog import EventLog
+    from medallion.backends.local.eventlog_writer import EventLog
 
     seen: list[tuple[str, str]] = []
 
@@ -427,7 +427,7 @@ def _orders_stream() -> Any:
 
 
 def test_reads_inside_helper_functions_are_inputs() -> None:
-    from medallion.context import discover_reads
+    from medallion.query_context import discover_reads
 
     def nested() -> Any:
         return _orders_stream().join(dlt.read("customers"), "id")

@@ -14,7 +14,7 @@ import medallion
 from medallion.errors import GraphError, PipelineFileError
 from medallion.files import model as file_model
 from medallion.files.configuration import ConfigurationError, resolve_configuration, substitute
-from medallion.files.load import read_pipeline_file
+from medallion.files.document import read_pipeline_file
 from medallion.files.schema import pipeline_json_schema
 from medallion.files.source import read_source
 from medallion.loader import load_pipeline
@@ -286,10 +286,10 @@ def test_databricks_pipeline_configuration_fills_missing_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import medallion.backends
-    import medallion.files.load
+    import medallion.files.document
 
     monkeypatch.setattr(medallion.backends, "selected_backend", lambda: "databricks")
-    monkeypatch.setattr(medallion.files.load, "_runtime_conf",
+    monkeypatch.setattr(medallion.files.document, "_runtime_conf",
                         {"landing": "/Volumes/main/landing"}.get)
     path = write(tmp_path, "tables:\n  - {kind: bronze, name: b, path: '${landing}/b'}\n")
     target = medallion.Pipeline("dbx")

@@ -11,7 +11,7 @@ import pytest
 
 import medallion
 from medallion import Rule
-from medallion.backends.local.eventlog import EventLog
+from medallion.backends.local.eventlog_writer import EventLog
 from medallion.backends.local.result import ExpectationResult, SchemaChange, TableResult
 from medallion.cli import main
 from medallion.errors import ExpectationFailed

@@ -9,13 +9,13 @@ import pytest
 import yaml
 
 from medallion import cli
-from medallion.errors import BackendError, MedallionError
-from medallion.spark_project import (
+from medallion.backends.spark_pipelines.project import (
     delta_artifact,
     delta_package,
     init_spark_pipeline,
     require_spark_pipelines,
 )
+from medallion.errors import BackendError, MedallionError
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "examples/orders/pipeline.py"

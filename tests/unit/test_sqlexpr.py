@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from medallion.quality.sqlexpr import SqlSyntaxError, boolean_verdict, check_boolean, split_alias
+from medallion.specs.sqlexpr import SqlSyntaxError, boolean_verdict, check_boolean, split_alias
 
 VALID = [
     "order_id IS NOT NULL",
@@ -78,7 +78,7 @@ def test_split_alias() -> None:
 
 
 def test_cast_types_inside_expressions_are_checked() -> None:
-    from medallion.quality.sqlexpr import SqlSyntaxError, check_expression
+    from medallion.specs.sqlexpr import SqlSyntaxError, check_expression
 
     assert check_expression("cast(a AS interval day to second)").text == "interval day to second"
     assert check_expression("a::string collate UTF8_LCASE").text == "string collate UTF8_LCASE"

@@ -74,7 +74,7 @@ def batch_options(spec: BronzeSpec) -> dict[str, str]:
         >>> batch_options(BronzeSpec(name="b", path="/x", format="parquet"))
         {'rescuedDataColumn': '_rescued_data'}
     """
-    options = reader_options(spec, inferring=spec.schema_ is None)
+    options = reader_options(spec, inferring=spec.schema_ is None, listed=False)
     if spec.rescue_column is not None:
         options["rescuedDataColumn"] = spec.rescue_column
     if spec.format in TEXT_FORMATS and spec.corrupt_record_column is not None:

@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from medallion.context import call_query
 from medallion.core import silver as core_silver
 from medallion.core.gold import aggregate
 from medallion.core.rules import RuleSet, quarantine_comment
 from medallion.errors import BackendError, TableRunError
 from medallion.graph import is_external
+from medallion.query_context import call_query
 from medallion.specs import (
     BronzeSpec,
     Definition,

@@ -22,6 +22,7 @@ from functools import reduce
 from typing import TYPE_CHECKING
 
 from medallion.specs.cdc import END_AT, START_AT, AutoCdcSpec
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -40,9 +41,9 @@ _LIFE = "__medallion_life"
 _RANK = "__medallion_rank"
 
 
-def quote(name: str) -> str:
-    """Backtick-quote a column name for SQL text."""
-    return "`" + name.replace("`", "``") + "`"
+
+#: Backtick-quote a column name for SQL text (:func:`~medallion.specs.sqlexpr.quote_identifier`).
+quote = quote_identifier
 
 
 def events(source: DataFrame, spec: AutoCdcSpec) -> DataFrame:

@@ -15,11 +15,11 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 
 from medallion.errors import ColumnReferenceError
-from medallion.quality.sqlexpr import SqlSyntaxError, column_references
 from medallion.specs.cdc import AutoCdcSpec
 from medallion.specs.gold import GoldSpec
 from medallion.specs.rules import Rule
 from medallion.specs.silver import SilverSpec
+from medallion.specs.sqlexpr import SqlSyntaxError, column_references
 
 #: ``confirm(expression, columns)``: True when Spark, too, cannot resolve a column of the
 #: expression over rows with these columns (guards against a reference the parser misread).

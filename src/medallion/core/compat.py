@@ -1,7 +1,8 @@
-"""What the local runner needs from pyspark, on each Spark line it supports (3.5 and 4.x).
+"""What medallion needs from pyspark, on each Spark line it supports (3.5 and 4.x).
 
-Spark 4.0 added APIs the runner uses: ``DataType.fromDDL``, ``Column.try_cast`` and the variant
-type. On Spark 3.5 each takes another route with the same result:
+Spark 4.0 added APIs the local runner and :mod:`medallion.core.bronze` use:
+``DataType.fromDDL``, ``Column.try_cast`` and the variant type. On Spark 3.5 each takes another
+route with the same result:
 
 - a DDL string is parsed by the JVM (``_parse_datatype_string``, which needs a running Spark);
 - ``try_cast`` builds the same Catalyst ``Cast`` in TRY mode that SQL ``try_cast`` builds;

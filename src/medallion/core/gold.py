@@ -12,6 +12,7 @@ from functools import reduce
 from typing import TYPE_CHECKING
 
 from medallion.specs.gold import GoldSpec
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -23,9 +24,9 @@ _UNITS = {"microsecond": 1, "millisecond": 1_000, "second": 1_000_000, "minute":
           "hour": 3_600_000_000, "day": 86_400_000_000, "week": 604_800_000_000}
 
 
-def quote(name: str) -> str:
-    """Backtick-quote a column name for use inside SQL text."""
-    return "`" + name.replace("`", "``") + "`"
+
+#: Backtick-quote a column name for SQL text (:func:`~medallion.specs.sqlexpr.quote_identifier`).
+quote = quote_identifier
 
 
 def hidden(name: str) -> str:

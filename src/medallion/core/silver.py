@@ -23,6 +23,7 @@ from medallion.core.rules import (
     SOURCE_ROW_COLUMN,
 )
 from medallion.specs.silver import SilverSpec
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -36,9 +37,9 @@ TOKEN_COLUMN = "__medallion_dedup_token"
 MALFORMED_REASON = "malformed_record"
 
 
-def quote(name: str) -> str:
-    """Backtick-quote a column name for use inside SQL text."""
-    return "`" + name.replace("`", "``") + "`"
+
+#: Backtick-quote a column name for SQL text (:func:`~medallion.specs.sqlexpr.quote_identifier`).
+quote = quote_identifier
 
 
 def transforms_rows(spec: SilverSpec) -> bool:

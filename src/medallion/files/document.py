@@ -300,7 +300,7 @@ def declare_document(document: PipelineDocument, pipeline: Pipeline) -> Pipeline
     for table in document.tables:
         pipeline.declare(table.spec, location=document.location(table))
     if document.libraries:
-        from medallion.loader import run_python_file
+        from medallion.files.python import run_python_file
 
         for library in document.libraries:
             run_python_file(library, pipeline)

@@ -19,6 +19,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from medallion.specs.base import Model
 from medallion.specs.rules import Rule, RuleAction
+from medallion.specs.sqlexpr import quote_identifier
 
 ParamKind = Literal["column", "value", "values", "sql"]
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -31,7 +32,7 @@ def sql_identifier(name: str) -> str:
         raise ValueError(f"column {name!r} must be a non-empty name")
     if _SIMPLE_PATH.match(name):
         return name
-    return "`" + name.replace("`", "``") + "`"
+    return quote_identifier(name)
 
 
 def sql_literal(value: Any) -> str:

@@ -126,7 +126,7 @@ def delta_rs_events(*, warehouse: str | os.PathLike[str] | None,
         import pyarrow  # noqa: F401
     except ImportError:
         return None
-    from medallion.backends.local.eventlog import EVENT_LOG_TABLE
+    from medallion.backends.local.eventlog_writer import EVENT_LOG_TABLE
     from medallion.backends.local.warehouse import Warehouse
 
     path = Warehouse(warehouse).table_path(schema, EVENT_LOG_TABLE)

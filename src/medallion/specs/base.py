@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from medallion.quality.sqlexpr import SqlSyntaxError, check_expression
+from medallion.specs.sqlexpr import SqlSyntaxError, check_expression
 
 #: Set while a spec is being validated, so nested models leave error reporting to the outer one.
 VALIDATING: ContextVar[bool] = ContextVar("medallion_spec_validating", default=False)
@@ -73,6 +74,17 @@ def check_reference(value: str, what: str = "source") -> str:
             "(e.g. 'bronze_orders') or a qualified external table ('schema.table')"
         )
     return value
+
+
+def check_inputs(value: tuple[str, ...]) -> tuple[str, ...]:
+    """Check each table a query function reads, as :func:`check_reference` does."""
+    for name in value:
+        check_reference(name, "input")
+    return value
+
+
+#: The ``inputs`` of a spec whose query is a function: the tables it reads, by name.
+Inputs = Annotated[tuple[str, ...], AfterValidator(check_inputs)]
 
 
 def check_sql(value: str, what: str) -> str:

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.quality.sqlexpr import SqlSyntaxError, check_boolean
-from medallion.specs.base import check_reference, check_sql, check_table_name
+from medallion.specs.base import Inputs, check_reference, check_sql, check_table_name
 from medallion.specs.flows import FlowSpec
+from medallion.specs.sqlexpr import SqlSyntaxError, check_boolean
 
 ScdType = Literal[1, 2]
 START_AT = "__START_AT"
@@ -256,19 +256,12 @@ class AutoCdcSnapshotSpec(_ChangeFlow):
     kind: Literal["auto_cdc_snapshot"] = "auto_cdc_snapshot"
     source: str | None = None
     snapshot_function: SnapshotFunction | None = Field(default=None, exclude=True)
-    inputs_: tuple[str, ...] = Field(default=(), alias="inputs")
+    inputs_: Inputs = Field(default=(), alias="inputs")
 
     @field_validator("source")
     @classmethod
     def _source(cls, value: str | None) -> str | None:
         return None if value is None else check_reference(value)
-
-    @field_validator("inputs_")
-    @classmethod
-    def _inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            check_reference(name, "input")
-        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> AutoCdcSnapshotSpec:

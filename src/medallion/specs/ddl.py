@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from medallion.specs.datatypes import check_type
+from medallion.specs.sqlexpr import quote_identifier
 
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRAILING = re.compile(r"\s+(NOT\s+NULL|COMMENT\s+'(?:[^'\\]|\\.)*')\s*$", re.IGNORECASE)
@@ -24,7 +25,7 @@ class DdlColumn:
 
     def ddl(self) -> str:
         """The item as DDL, the name quoted with backticks."""
-        return f"`{self.name.replace('`', '``')}` {self.type}"
+        return f"{quote_identifier(self.name)} {self.type}"
 
 
 def split_top_level(text: str, separator: str = ",") -> list[str]:

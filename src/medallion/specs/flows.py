@@ -9,14 +9,24 @@ unique in the pipeline, and may carry the name of their target.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from medallion.specs.base import Definition, TableSpec, check_reference, check_table_name
+from medallion.specs.base import Definition, Inputs, TableSpec, check_reference, check_table_name
 from medallion.specs.ddl import parse_columns
-from medallion.specs.rules import Rule, check_unique_names
+from medallion.specs.rules import Rules
 
+
+def check_ddl_schema(value: str | None) -> str | None:
+    """Check a DDL schema string without Spark (see :func:`ddl_column_names`)."""
+    if value is not None:
+        ddl_column_names(value)
+    return value
+
+
+#: A table's columns as a DDL string (``"id BIGINT, name STRING"``), checked without Spark.
+DdlSchema = Annotated[str | None, AfterValidator(check_ddl_schema)]
 
 class StreamingTableSpec(TableSpec):
     """A streaming table written by flows (Databricks ``create_streaming_table``).
@@ -31,20 +41,8 @@ class StreamingTableSpec(TableSpec):
     layer: ClassVar[str] = "streaming"
 
     kind: Literal["streaming_table"] = "streaming_table"
-    schema_: str | None = Field(default=None, alias="schema")
-    rules: tuple[Rule, ...] = ()
-
-    @field_validator("schema_")
-    @classmethod
-    def _schema(cls, value: str | None) -> str | None:
-        if value is not None:
-            ddl_column_names(value)
-        return value
-
-    @field_validator("rules")
-    @classmethod
-    def _rules(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
-        return check_unique_names(value)
+    schema_: DdlSchema = Field(default=None, alias="schema")
+    rules: Rules = ()
 
     def label(self) -> str:  # noqa: D102
         return f"streaming table '{self.name}'"
@@ -148,16 +146,9 @@ class AppendFlowSpec(FlowSpec):
 
     kind: Literal["append_flow"] = "append_flow"
     query: Callable[..., Any] = Field(exclude=True)
-    inputs_: tuple[str, ...] = Field(default=(), alias="inputs")
+    inputs_: Inputs = Field(default=(), alias="inputs")
     comment: str | None = None
     spark_conf: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("inputs_")
-    @classmethod
-    def _inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            check_reference(name, "input")
-        return value
 
     @model_validator(mode="after")
     def _not_self(self) -> AppendFlowSpec:

@@ -7,8 +7,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.quality.sqlexpr import SqlSyntaxError, split_alias
 from medallion.specs.base import Model, TableSpec, check_reference, check_sql, check_table_name
+from medallion.specs.sqlexpr import SqlSyntaxError, split_alias
 
 AggFunction = Literal[
     "count", "count_distinct", "approx_count_distinct", "sum", "avg", "min", "max", "first",

@@ -7,9 +7,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.specs.base import TableSpec, check_reference, check_table_name
-from medallion.specs.flows import ddl_column_names
-from medallion.specs.rules import Rule, check_unique_names
+from medallion.specs.base import Inputs, TableSpec, check_table_name
+from medallion.specs.flows import DdlSchema, ddl_column_names
+from medallion.specs.rules import Rules
 
 
 class QuerySpec(TableSpec):
@@ -39,29 +39,10 @@ class QuerySpec(TableSpec):
     kind: Literal["query"] = "query"
     query: Callable[..., Any] = Field(exclude=True)
     incremental: bool | None = False
-    schema_: str | None = Field(default=None, alias="schema")
-    inputs_: tuple[str, ...] = Field(default=(), alias="inputs")
-    rules: tuple[Rule, ...] = ()
+    schema_: DdlSchema = Field(default=None, alias="schema")
+    inputs_: Inputs = Field(default=(), alias="inputs")
+    rules: Rules = ()
     quarantine: str | None = None
-
-    @field_validator("inputs_")
-    @classmethod
-    def _inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            check_reference(name, "input")
-        return value
-
-    @field_validator("schema_")
-    @classmethod
-    def _schema(cls, value: str | None) -> str | None:
-        if value is not None:
-            ddl_column_names(value)
-        return value
-
-    @field_validator("rules")
-    @classmethod
-    def _rules(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
-        return check_unique_names(value)
 
     @field_validator("quarantine")
     @classmethod

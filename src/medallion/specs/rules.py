@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator
 
-from medallion.quality.sqlexpr import SqlSyntaxError, check_boolean
 from medallion.specs.base import Model
+from medallion.specs.sqlexpr import SqlSyntaxError, check_boolean
 
 RuleAction = Literal["warn", "drop", "fail"]
 ACTIONS: tuple[str, ...] = ("warn", "drop", "fail")
@@ -98,3 +98,7 @@ def check_unique_names(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
             )
         seen.add(rule.name)
     return rules
+
+
+#: A table's rules, their names unique.
+Rules = Annotated[tuple[Rule, ...], AfterValidator(check_unique_names)]

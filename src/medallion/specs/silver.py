@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from medallion.specs.base import Model, TableSpec, check_reference, check_sql, check_table_name
 from medallion.specs.bronze import DEFAULT_CORRUPT_RECORD_COLUMN
 from medallion.specs.datatypes import check_type
-from medallion.specs.rules import Rule, check_unique_names
+from medallion.specs.rules import Rules
 
 _PLAIN_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -98,7 +98,7 @@ class SilverSpec(TableSpec):
     casts: dict[str, str] = Field(default_factory=dict)
     derived: dict[str, str] = Field(default_factory=dict)
     select: tuple[str, ...] | None = None
-    rules: tuple[Rule, ...] = ()
+    rules: Rules = ()
     quarantine: str | None = None
     malformed_records: tuple[str, ...] = ()
     dedup_keys: tuple[str, ...] = ()
@@ -123,11 +123,6 @@ class SilverSpec(TableSpec):
         for column, expression in value.items():
             check_sql(expression, f"derived column {column!r}:")
         return value
-
-    @field_validator("rules")
-    @classmethod
-    def _rules(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
-        return check_unique_names(value)
 
     @field_validator("quarantine", mode="before")
     @classmethod

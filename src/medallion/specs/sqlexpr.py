@@ -21,12 +21,25 @@ __all__ = [
     "check_expression",
     "column_references",
     "parse",
+    "quote_identifier",
     "split_alias",
     "tokenize",
 ]
 
 
 _INTERVAL_WORDS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "TO")
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as one backtick-quoted Spark SQL identifier (embedded backticks doubled).
+
+    The one place medallion quotes a column or table name for SQL text or ``F.col``.
+
+    Example:
+        >>> quote_identifier("order id"), quote_identifier("a`b")
+        ('`order id`', '`a``b`')
+    """
+    return "`" + name.replace("`", "``") + "`"
 
 
 class SqlSyntaxError(ValueError):

@@ -16,6 +16,7 @@ from medallion.backends.local.settings import LocalSettings
 from medallion.backends.local.warehouse import Warehouse, write_json_atomic
 from medallion.errors import TableRunError
 from medallion.specs.base import TableSpec
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,7 +48,7 @@ def remember(warehouse: Warehouse, schema: str, table: str, keys: tuple[str, ...
 
 def current(spark: SparkSession, schema: str, table: str) -> tuple[str, ...]:
     """The table's clustering columns, from ``DESCRIBE DETAIL``."""
-    row = spark.sql(f"DESCRIBE DETAIL `{schema}`.`{table}`").first()
+    row = spark.sql(f"DESCRIBE DETAIL {_table(schema, table)}").first()
     columns = getattr(row, "clusteringColumns", None) if row is not None else None
     return tuple(columns or ())
 
@@ -66,10 +67,10 @@ def sync(spark: SparkSession, warehouse: Warehouse, schema: str, spec: TableSpec
     have = current(spark, schema, table)
     changed = have != wanted
     if changed:
-        keys = ", ".join(f"`{c}`" for c in wanted) if wanted else "NONE"
+        keys = ", ".join(quote_identifier(c) for c in wanted) if wanted else "NONE"
         clause = f"({keys})" if wanted else keys
         try:
-            spark.sql(f"ALTER TABLE `{schema}`.`{table}` CLUSTER BY {clause}")
+            spark.sql(f"ALTER TABLE {_table(schema, table)} CLUSTER BY {clause}")
         except Exception as exc:  # the message names the column Delta refused
             raise TableRunError(
                 table, f"cannot change its clustering keys from {list(have)} to "
@@ -89,4 +90,8 @@ def wants_optimize(spec: TableSpec, settings: LocalSettings) -> bool:
 
 def optimize(spark: SparkSession, schema: str, table: str) -> None:
     """Run ``OPTIMIZE`` (for a clustered table: incremental clustering of new data)."""
-    spark.sql(f"OPTIMIZE `{schema}`.`{table}`")
+    spark.sql(f"OPTIMIZE {_table(schema, table)}")
+
+
+def _table(schema: str, table: str) -> str:
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"

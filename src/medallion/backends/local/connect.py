@@ -94,7 +94,7 @@ def connect_session(url: str, *, app_name: str) -> SparkSession:
             f"cannot use the Spark Connect server at {url} ({first}); start one with Delta "
             "Lake on its classpath (see docs/running-on-a-cluster.md) or fix the URL"
         ) from None
-    from medallion.backends.local.session import DELTA_EXTENSION
+    from medallion.core.spark_conf import DELTA_EXTENSION
 
     if DELTA_EXTENSION not in extensions:
         raise BackendError(

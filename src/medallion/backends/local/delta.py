@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from medallion.backends.local.warehouse import commit_info, latest_version
 from medallion.errors import TableRunError
 from medallion.specs.base import TableSpec
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -63,7 +64,7 @@ class Target:
 def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> None:
     """Create the Delta table (properties, comment, liquid clustering) unless it exists."""
     if target.version() is not None:
-        spark.sql(f"CREATE TABLE IF NOT EXISTS `{target.schema}`.`{target.name}` USING DELTA "
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {_name(target)} USING DELTA "
                   f"LOCATION '{target.uri}'")
         return
     _check_layout(target, schema)
@@ -135,11 +136,11 @@ def _check_layout(target: Target, schema: StructType) -> None:
 
 
 def _name(target: Target) -> str:
-    return f"`{target.schema}`.`{target.name}`"
+    return f"{quote_identifier(target.schema)}.{quote_identifier(target.name)}"
 
 
 def _columns(names: tuple[str, ...]) -> str:
-    return ", ".join("`" + c.replace("`", "``") + "`" for c in names)
+    return ", ".join(quote_identifier(c) for c in names)
 
 
 def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None) -> bool:
@@ -170,7 +171,7 @@ def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None)
 def set_owner(spark: SparkSession, path: Path, owner: str) -> None:
     """Record the pipeline owning the table (one metadata commit)."""
     value = owner.replace("'", "\\'")
-    spark.sql(f"ALTER TABLE delta.`{path.as_uri()}` "
+    spark.sql(f"ALTER TABLE delta.{quote_identifier(path.as_uri())} "
               f"SET TBLPROPERTIES ('{OWNER_PROPERTY}' = '{value}')")
 
 

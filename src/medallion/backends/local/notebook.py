@@ -173,7 +173,7 @@ class AutoLoaderStreamReader:
         return reader
 
     def _autoloader(self, path: str) -> DataFrame:
-        from medallion.backends.local.autoloader.stream import bronze_rows
+        from medallion.core.bronze.rows import bronze_rows
         from medallion.specs import BronzeSpec
         from medallion.specs.errors import build_spec
 
@@ -223,7 +223,7 @@ class AutoLoaderStreamReader:
 
     def _rescuing_read(self, path: str, rescued: str) -> DataFrame:
         """A batch read of files with a rescued data column, as the local runner reads them."""
-        from medallion.backends.local.autoloader.stream import bronze_rows
+        from medallion.core.bronze.rows import bronze_rows
         from medallion.specs import BronzeSpec
         from medallion.specs.errors import build_spec
 
@@ -241,7 +241,7 @@ class AutoLoaderStreamReader:
         return bronze_rows(self._spark.read, spec, schema)
 
     def _declared_schema(self) -> Any:
-        from medallion.backends.local.compat import parse_ddl
+        from medallion.core.compat import parse_ddl
 
         if isinstance(self._schema, str):
             return parse_ddl(self._schema)
@@ -251,15 +251,15 @@ class AutoLoaderStreamReader:
         """Infer from the files present (hints applied), kept in ``cloudFiles.schemaLocation``."""
         from pyspark.sql.types import StructType
 
-        from medallion.backends.local.compat import parse_ddl
         from medallion.core.bronze import reader_options
+        from medallion.core.compat import parse_ddl
 
         location = self._options.get("cloudFiles.schemaLocation")
         state = Path(location.removeprefix("file:")) / SCHEMA_FILE if location else None
         if state is not None and state.exists():
             return StructType.fromJson(json.loads(state.read_text()))
         reader = self._spark.read.format(spec.format).options(
-            **reader_options(spec, inferring=True))
+            **reader_options(spec, inferring=True, listed=False))
         try:
             schema = reader.load(spec.path).schema
         except Exception as exc:

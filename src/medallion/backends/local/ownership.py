@@ -17,6 +17,7 @@ from medallion.backends.local.warehouse import Warehouse, table_properties
 from medallion.errors import TableOwnershipError
 from medallion.graph import Graph
 from medallion.pipeline import Pipeline
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,7 +31,7 @@ def owner_of(spark: SparkSession, warehouse: Warehouse, schema: str, table: str)
     properties = table_properties(path)
     if properties is None:  # the metadata only survives in a checkpoint: ask Delta
         # SQL rather than DeltaTable.detail(): it also works under Spark Connect
-        detail = spark.sql(f"DESCRIBE DETAIL delta.`{path.as_uri()}`").first()
+        detail = spark.sql(f"DESCRIBE DETAIL delta.{quote_identifier(path.as_uri())}").first()
         properties = dict(detail["properties"] or {}) if detail is not None else {}
     return properties.get(OWNER_PROPERTY)
 

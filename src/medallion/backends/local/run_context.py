@@ -99,7 +99,7 @@ class RunContext:
         The function only builds a plan; its answer is kept for the run.
         """
         if decl.name not in self.kinds:
-            from medallion.context import call_query
+            from medallion.query_context import call_query
 
             spec: QuerySpec = decl.spec  # type: ignore[assignment]
             df = call_query(spec.query, self.for_table(decl))

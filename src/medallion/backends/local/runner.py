@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from medallion.backends.local import clustering
-from medallion.backends.local.context import RunContext, explain
 from medallion.backends.local.delta import Target, set_owner
-from medallion.backends.local.eventlog import EVENT_LOG_TABLE, EventLog, pipeline_id
+from medallion.backends.local.eventlog_writer import EVENT_LOG_TABLE, EventLog, pipeline_id
 from medallion.backends.local.ownership import check_owners, owner_of
 from medallion.backends.local.result import RunResult, TableResult
+from medallion.backends.local.run_context import RunContext, explain
 from medallion.backends.local.session import local_session, require_spark
 from medallion.backends.local.settings import LocalSettings
 from medallion.backends.local.warehouse import Warehouse

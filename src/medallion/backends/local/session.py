@@ -13,35 +13,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medallion.core.spark_conf import DEFAULT_CONF, DELTA_CATALOG, DELTA_EXTENSION
 from medallion.errors import BackendError, MissingDependencyError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
-DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
-
-#: Settings every medallion session gets; any can be overridden with ``conf``.
-DEFAULT_CONF: dict[str, str] = {
-    "spark.sql.extensions": DELTA_EXTENSION,
-    "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-    "spark.sql.shuffle.partitions": "8",
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.streaming.stopTimeout": "30s",
-    "spark.databricks.delta.schema.autoMerge.enabled": "false",
-    "spark.sql.adaptive.enabled": "true",
-    # Delta rebuilds a table's state with this many tasks; the default (50) costs seconds per
-    # first read of each table on a laptop.
-    "spark.databricks.delta.snapshotPartitions": "2",
-    # With the UI off nobody reads Spark's status store, yet it keeps the last 1,000 SQL
-    # executions with their plan descriptions (hundreds of MB over a long test session).
-    "spark.sql.ui.retainedExecutions": "20",
-    "spark.ui.retainedJobs": "100",
-    "spark.ui.retainedStages": "100",
-}
-
 
 def require_spark(purpose: str = "run pipelines locally") -> None:
     """Raise :class:`MissingDependencyError` unless pyspark and delta-spark are importable."""

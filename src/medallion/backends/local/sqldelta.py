@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from medallion.specs.sqlexpr import quote_identifier
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
@@ -22,7 +24,7 @@ def quoted(name: str) -> str:
     """A backquoted identifier (names already backquoted are kept)."""
     if name.startswith("`") and name.endswith("`"):
         return name
-    return "`" + name.replace("`", "``") + "`"
+    return quote_identifier(name)
 
 
 def literal(text: str) -> str:

@@ -19,6 +19,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medallion.specs.sqlexpr import quote_identifier
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -148,12 +150,13 @@ class Warehouse:
     def ensure_schema(self, spark: SparkSession, schema: str) -> None:
         """Create the schema (database) in the session catalog if missing."""
         location = (self.root / schema).as_uri()
-        spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{schema}` LOCATION '{location}'")
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)} LOCATION '{location}'")
 
     def register(self, spark: SparkSession, schema: str, table: str) -> None:
         """Register an existing Delta table as ``schema.table`` in the session catalog."""
         location = self.table_path(schema, table).as_uri()
-        spark.sql(f"CREATE TABLE IF NOT EXISTS `{schema}`.`{table}` USING DELTA LOCATION "
+        name = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION "
                   f"'{location}'")
 
     def unregister(self, spark: SparkSession, schema: str, table: str) -> None:
@@ -162,7 +165,7 @@ class Warehouse:
         The tables are external, so this never deletes data; it also works when the registered
         location no longer exists (where ``catalog.tableExists`` would fail to load the table).
         """
-        spark.sql(f"DROP TABLE IF EXISTS `{schema}`.`{table}`")
+        spark.sql(f"DROP TABLE IF EXISTS {quote_identifier(schema)}.{quote_identifier(table)}")
 
     def tables(self) -> list[tuple[str, str]]:
         """Every (schema, table) holding a Delta table in this warehouse."""

@@ -32,8 +32,6 @@ the planner always defers, and ``spark-pipelines`` records the dependency throug
 from __future__ import annotations
 
 import os
-import runpy
-import sys
 import warnings
 import weakref
 from pathlib import Path
@@ -46,9 +44,9 @@ from medallion.backends.declarative import (
     active_session,
     named,
 )
-from medallion.backends.local.autoloader.stream import bronze_rows
 from medallion.core import silver as core
 from medallion.core.bronze import reader_options
+from medallion.core.bronze.rows import bronze_rows
 from medallion.core.rules import RuleSet
 from medallion.errors import BackendError
 from medallion.graph import is_external
@@ -94,7 +92,7 @@ class SparkPipelinesBackend(DeclarativeBackend):
     def __init__(self, pipeline: Pipeline, api: ModuleType | Any | None = None) -> None:
         super().__init__(pipeline)
         if api is None:
-            from medallion.spark_project import require_spark_pipelines
+            from medallion.backends.spark_pipelines.project import require_spark_pipelines
 
             require_spark_pipelines("the spark-pipelines backend")
             from pyspark import pipelines
@@ -214,7 +212,7 @@ class SparkPipelinesBackend(DeclarativeBackend):
         """The schema of the files present now, read the way the local runner infers it."""
         spec: BronzeSpec = decl.spec  # type: ignore[assignment]
         reader = active_session().read.format(spec.format).options(
-            **reader_options(spec, inferring=True))
+            **reader_options(spec, inferring=True, listed=False))
         try:
             return reader.load(spec.path).schema
         except Exception as exc:
@@ -508,14 +506,8 @@ def register_file(path: str | os.PathLike[str], spark: Any = None) -> None:
             "the project with `spark-pipelines run`, or run the file locally with "
             "`medallion run`"
         )
-    file = Path(path)
-    folder = str(file.resolve().parent)
-    sys.path.insert(0, folder)
-    try:
-        runpy.run_path(str(file), run_name="__medallion__",
-                       init_globals=None if spark is None else {"spark": spark})
-        for backend in list(_BACKENDS):
-            backend.flush()
-    finally:
-        if folder in sys.path:
-            sys.path.remove(folder)
+    from medallion.files.python import run_file
+
+    run_file(Path(path), None if spark is None else {"spark": spark})
+    for backend in list(_BACKENDS):
+        backend.flush()

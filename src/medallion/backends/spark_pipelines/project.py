@@ -147,7 +147,7 @@ def require_spark_pipelines(feature: str = "spark-pipelines") -> None:
 
 def spark_defaults(root: Path) -> dict[str, str]:
     """The static Spark settings of a project rooted at ``root``."""
-    from medallion.backends.local.session import DEFAULT_CONF
+    from medallion.core.spark_conf import DEFAULT_CONF
 
     return {
         "spark.jars.packages": delta_package(),

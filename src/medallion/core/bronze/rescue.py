@@ -13,8 +13,8 @@ cost of a second parse:
 The rescued data value is a JSON object of the rescued fields plus ``_file_path``; NULL when
 nothing was rescued. Conversions use ``try_cast`` semantics (Spark 4 runs with ANSI on, where a
 plain cast would fail the whole job). Spark 4 keeps each rescued value's JSON through variant;
-Spark 3.5, which has no variant, re-encodes the text (:func:`~medallion.backends.local.compat.
-json_value`).
+Spark 3.5, which has no variant, re-encodes the text
+(:func:`~medallion.core.compat.json_value`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from medallion.backends.local.compat import has_variant, json_string, json_value, try_cast
+from medallion.core.compat import has_variant, json_string, json_value, try_cast
 
 if TYPE_CHECKING:
     from pyspark.sql import Column

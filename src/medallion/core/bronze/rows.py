@@ -1,19 +1,26 @@
 """Bronze rows from Spark's own file readers (batch or stream), equal to the local runner's.
 
-The local runner reads each micro-batch's files itself (:mod:`.reader`), which needs control of
-the batches. Runtimes that run a plain Spark file stream (``spark-pipelines``, and a Databricks
-notebook's Auto Loader read when medallion runs the notebook locally) build their rows here,
-with the same expressions for the rescued data and corrupt record columns.
+The local runner reads each micro-batch's files itself
+(:mod:`medallion.backends.local.autoloader.reader`), which needs control of the batches.
+Runtimes that run a plain Spark file stream (``spark-pipelines``, and a Databricks notebook's
+Auto Loader read when medallion runs the notebook locally) build their rows here, with the same
+expressions for the rescued data and corrupt record columns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from medallion.core.bronze import add_metadata, metadata_column
+from medallion.core.bronze.options import reader_options
+from medallion.core.bronze.rescue import fits, json_record, rescued_struct, typed
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
+    from pyspark.sql.types import DataType
 
     from medallion.specs.bronze import BronzeSpec
 
@@ -39,21 +46,18 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from medallion.backends.local.autoloader.census import parse_options
-    from medallion.backends.local.autoloader.rescue import json_record
-
-    metadata = [F.col(f"`{name}`") for name in spec.metadata_columns]
+    metadata = [F.col(quote_identifier(name)) for name in spec.metadata_columns]
     rescued_name, corrupt_name = spec.rescue_column, spec.corrupt_record_column
     if spec.incremental and spec.max_files_per_trigger is not None:
         reader = reader.option("maxFilesPerTrigger", str(spec.max_files_per_trigger))
     if spec.format == "text":
-        return add_metadata(reader.format("text").options(**parse_options(spec)).load(
+        return add_metadata(reader.format("text").options(**_options(spec)).load(
             spec.path), spec)
     if schema is None:  # a batch read of self-describing files (Parquet, Avro, ORC)
         # One projection on the scan, without asking for its columns (Spark Connect would
         # analyse the read while spark-pipelines registers): "*" is the data columns, and the
         # hidden _metadata column resolves against the scan itself.
-        scan: DataFrame = reader.format(spec.format).options(**parse_options(spec)).load(spec.path)
+        scan: DataFrame = reader.format(spec.format).options(**_options(spec)).load(spec.path)
         extra = ([F.lit(None).cast("string").alias(rescued_name)]
                  if rescued_name is not None else [])
         return scan.select("*", *extra, *[
@@ -66,7 +70,7 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
             F.trim("value") != "")
         rec = json_record(
             F.col("value"), columns, F.col("_metadata.file_path"),
-            options=parse_options(spec), rescue=rescued_name is not None,
+            options=_options(spec), rescue=rescued_name is not None,
             rescue_unknown=spec.evolution_mode in ("rescue", "none"), rescue_case=True)
         out = [rec.values[name].alias(name) for name, _ in columns]
         if rescued_name is not None:
@@ -77,17 +81,17 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
     if spec.format == "csv":
         return _csv_rows(reader, spec, columns)
     read_schema = schema
-    options = parse_options(spec)
+    options = _options(spec)
     if corrupt_name is not None:
         read_schema = StructType([*schema.fields, StructField(corrupt_name, StringType())])
         options = {**options, "columnNameOfCorruptRecord": corrupt_name}
     df = add_metadata(reader.format(spec.format).options(**options).schema(read_schema).load(
         spec.path), spec)
-    out = [F.col(f"`{name}`") for name, _ in columns]
+    out = [F.col(quote_identifier(name)) for name, _ in columns]
     if rescued_name is not None:
         out.append(F.lit(None).cast("string").alias(rescued_name))
     if corrupt_name is not None:
-        out.append(F.col(f"`{corrupt_name}`"))
+        out.append(F.col(quote_identifier(corrupt_name)))
     return df.select(*out, *metadata)
 
 
@@ -96,21 +100,84 @@ def _csv_rows(reader: Any, spec: BronzeSpec, columns: list[tuple[str, Any]]) -> 
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from medallion.backends.local.autoloader.census import parse_options
-    from medallion.backends.local.autoloader.reader import csv_columns
-
     corrupt = spec.corrupt_record_column or "_corrupt_record"
     header = [name for name, _ in columns]
     positions = [f"_c{i}" for i in range(len(header))]
     schema = StructType([StructField(p, StringType()) for p in positions]
                         + [StructField(corrupt, StringType())])
     has_header = (spec.option("header") or "false").lower() == "true"
-    scan = (reader.format("csv").schema(schema).options(**parse_options(spec))
+    scan = (reader.format("csv").schema(schema).options(**_options(spec))
             .option("header", "true" if has_header else "false")
             .option("enforceSchema", "true").option("columnNameOfCorruptRecord", corrupt)
             .load(spec.path))
     file_path = "__medallion_file"
-    src = scan.select(*positions, f"`{corrupt}`", F.col("_metadata.file_path").alias(file_path),
+    src = scan.select(*positions, quote_identifier(corrupt),
+                      F.col("_metadata.file_path").alias(file_path),
                       *[metadata_column(field).alias(name)
                         for name, field in spec.metadata_columns.items()])
     return csv_columns(src, spec, header, columns, lambda bad: [], file_path=F.col(file_path))
+
+
+def _options(spec: BronzeSpec) -> dict[str, str]:
+    # The options that choose files are left out, as they always were here, although this
+    # reads spec.path itself: keeping them would change what spark-pipelines reads.
+    return reader_options(spec, inferring=False, listed=True)
+
+
+def finish(df: DataFrame, spec: BronzeSpec, data: list[Column], rescued: Column,
+           corrupt: Column | None) -> DataFrame:
+    """Bronze's columns: ``data``, the rescued data and corrupt record columns, the metadata."""
+    from pyspark.sql import functions as F
+
+    out = list(data)
+    if spec.rescue_column is not None:
+        out.append(rescued.alias(spec.rescue_column))
+    if spec.corrupt_record_column is not None and corrupt is not None:
+        out.append(corrupt.alias(spec.corrupt_record_column))
+    out += [F.col(quote_identifier(name)) for name in spec.metadata_columns]
+    return df.select(*out)
+
+
+
+def csv_columns(src: DataFrame, spec: BronzeSpec, header: list[str],
+                columns: list[tuple[str, DataType]] | tuple[tuple[str, DataType], ...],
+                extra: Callable[[Column], list[tuple[str, Column, Column]]],
+                file_path: Column) -> DataFrame:
+    """Bronze rows from CSV fields read as strings ``_c0, _c1, ...`` (named by ``header``).
+
+    Each of ``columns`` takes the field of its name converted to its type; a value that does
+    not convert becomes NULL and goes to the rescued data column (with the fields ``extra``
+    gives), or without one the raw row goes to the corrupt record column. ``src`` has the
+    positional fields, the corrupt record column and the metadata columns.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    corrupt = spec.corrupt_record_column or "_corrupt_record"
+    positions = [f"_c{i}" for i in range(len(header))]
+    bad = F.col(quote_identifier(corrupt)).isNotNull()
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        index.setdefault(name, i)
+    data: list[Column] = []
+    entries: list[tuple[str, Column, Column]] = []
+    for name, type_ in columns:
+        if name not in index:
+            data.append(F.lit(None).cast(type_).alias(name))
+            continue
+        text = F.col(positions[index[name]])
+        value = typed(text, type_)
+        data.append(F.when(bad, F.lit(None).cast(type_)).otherwise(value).alias(name))
+        if not isinstance(type_, StringType):
+            entries.append((name, text, ~bad & ~fits(text, value, type_)))
+    entries += extra(bad)
+    rescued = rescued_struct(entries, file_path)
+    if spec.rescue_column is not None:
+        rescued = F.when(bad, F.to_json(F.struct(file_path.alias("_file_path")))).otherwise(
+            rescued)
+        corrupt_out = F.when(bad, F.col(quote_identifier(corrupt)))
+    else:  # without a rescued data column, a value that does not fit keeps the raw row
+        misfit = reduce(lambda a, b: a | b, [cond for _, _, cond in entries], F.lit(False))
+        corrupt_out = F.when(bad | misfit, F.coalesce(F.col(quote_identifier(corrupt)), F.concat_ws(
+            spec.option("sep") or spec.option("delimiter") or ",", *positions)))
+    return finish(src, spec, data, rescued, corrupt_out)

@@ -18,16 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from medallion.backends.local.autoloader.files import csv_header, local_path
+from medallion.core.bronze.options import flag, reader_options
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrameReader, SparkSession
     from pyspark.sql.types import DataType, StructType
 
     from medallion.specs.bronze import BronzeSpec
-
-#: Options that are about choosing files, not parsing them.
-_NOT_PARSING = {"pathglobfilter", "recursivefilelookup", "modifiedbefore", "modifiedafter"}
-
 
 @dataclass
 class Census:
@@ -45,14 +42,8 @@ class Census:
     files: list[str] = field(default_factory=list)
 
 
-def parse_options(spec: BronzeSpec, *, inferring: bool = False) -> dict[str, str]:
-    """The spec's options that concern parsing (those passed to Spark's readers).
-
-    Inference always reads permissively: a malformed record is the reader's business (kept, or
-    failing the run under ``mode=FAILFAST``), not a reason to fail finding the columns.
-    """
-    skip = _NOT_PARSING | ({"mode"} if inferring else set())
-    return {k: v for k, v in spec.options.items() if k.lower() not in skip}
+def _options(spec: BronzeSpec) -> dict[str, str]:
+    return reader_options(spec, inferring=True, listed=True)  # inference of listed files
 
 
 @contextlib.contextmanager
@@ -110,7 +101,7 @@ def _json(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
         keys = small_json_keys(spec, files)
         if keys is not None:
             return Census([(name, StringType()) for name in keys], files=files)
-    reader = spark.read.options(**parse_options(spec, inferring=True))
+    reader = spark.read.options(**_options(spec))
     if not spec.infer_column_types:
         reader = reader.option("primitivesAsString", "true")
     with case_sensitive(spark):
@@ -166,14 +157,14 @@ def small_json_keys(spec: BronzeSpec, files: list[str]) -> list[str] | None:
 
 # -- CSV ---------------------------------------------------------------------------------------
 def _csv_reader(spark: SparkSession, spec: BronzeSpec) -> DataFrameReader:
-    return spark.read.options(**parse_options(spec, inferring=True))
+    return spark.read.options(**_options(spec))
 
 
 def _csv(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
     from pyspark.sql.types import StringType
 
     if (spec.option("header") or "false").lower() != "true":
-        reader = _csv_reader(spark, spec).option("inferSchema", _flag(spec.infer_column_types))
+        reader = _csv_reader(spark, spec).option("inferSchema", flag(spec.infer_column_types))
         with case_sensitive(spark):
             schema = reader.csv(files).schema
         return Census([(f.name, f.dataType) for f in schema.fields], files=files)
@@ -214,7 +205,7 @@ def _stamp(spec: BronzeSpec, uri: str) -> tuple[str, str, float]:
 
 def _read_schema(spark: SparkSession, spec: BronzeSpec, files: list[str],
                  merge: bool = False) -> StructType:
-    reader = spark.read.format(spec.format).options(**parse_options(spec, inferring=True))
+    reader = spark.read.format(spec.format).options(**_options(spec))
     if merge:
         reader = reader.option("mergeSchema", "true")
     with case_sensitive(spark):
@@ -256,6 +247,3 @@ def _typed(spark: SparkSession, spec: BronzeSpec, files: list[str]) -> Census:
                 columns.append((f.name, f.dataType))
     return Census(columns, file_schemas=schemas, files=files)
 
-
-def _flag(value: bool) -> str:
-    return "true" if value else "false"

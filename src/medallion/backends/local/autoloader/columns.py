@@ -16,7 +16,7 @@ Columns = list[tuple[str, "DataType"]]
 
 def spark_columns(columns: list[DdlColumn]) -> Columns:
     """DDL columns as (name, Spark type)."""
-    from medallion.backends.local.compat import parse_ddl
+    from medallion.core.compat import parse_ddl
 
     return [(c.name, parse_ddl(c.type)) for c in columns]
 

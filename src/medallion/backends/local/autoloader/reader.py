@@ -5,8 +5,8 @@ column (JSON and CSV), then the spec's metadata columns.
 
 - JSON: rows are parsed by Spark's JSON reader with the schema plus the corrupt record column;
   the few rows it flags (a type mismatch or a malformed record) are re-parsed by
-  :func:`~.rescue.json_record`. When the census found fields to rescue in these files (or with
-  ``multiLine``), every row is parsed from its text instead.
+  :func:`~medallion.core.bronze.rescue.json_record`. When the census found fields to rescue
+  in these files (or with ``multiLine``), every row is parsed from its text instead.
 - CSV: files are grouped by header and each group is read by its own header, so columns are
   matched by name, not position; a row with the wrong number of fields is malformed.
 - Parquet, Avro, ORC: files are grouped by their own schema; a column whose type differs from
@@ -19,17 +19,14 @@ from collections.abc import Callable
 from functools import reduce
 from typing import TYPE_CHECKING
 
-from medallion.backends.local.autoloader.census import Census, parse_options
+from medallion.backends.local.autoloader.census import Census
 from medallion.backends.local.autoloader.evolution import BatchPlan
-from medallion.backends.local.autoloader.rescue import (
-    fits,
-    flagged_json_record,
-    json_record,
-    rescued_struct,
-    typed,
-)
-from medallion.backends.local.compat import try_cast
 from medallion.core.bronze import metadata_column
+from medallion.core.bronze.options import reader_options
+from medallion.core.bronze.rescue import flagged_json_record, json_record, rescued_struct
+from medallion.core.bronze.rows import csv_columns, finish
+from medallion.core.compat import try_cast
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -53,13 +50,13 @@ def read_files(
     if spec.format == "csv":
         return _csv(spark, spec, files, plan, census)
     if spec.format == "text":
-        df = spark.read.options(**parse_options(spec)).text(files)
+        df = spark.read.options(**_options(spec)).text(files)
         return df.select("value", *_metadata(spec))
     return _typed(spark, spec, files, plan, census)
 
 
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+def _options(spec: BronzeSpec) -> dict[str, str]:
+    return reader_options(spec, inferring=False, listed=True)  # the files are listed
 
 
 def _metadata(spec: BronzeSpec) -> list[Column]:
@@ -73,19 +70,6 @@ def _source(df: DataFrame, spec: BronzeSpec, *columns: Column | str) -> DataFram
     return df.select(*columns, F.col("_metadata.file_path").alias(_FILE), *_metadata(spec))
 
 
-def _finish(df: DataFrame, spec: BronzeSpec, data: list[Column], rescued: Column,
-            corrupt: Column | None) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    out = list(data)
-    if spec.rescue_column is not None:
-        out.append(rescued.alias(spec.rescue_column))
-    if spec.corrupt_record_column is not None and corrupt is not None:
-        out.append(corrupt.alias(spec.corrupt_record_column))
-    out += [F.col(_q(name)) for name in spec.metadata_columns]
-    return df.select(*out)
-
-
 # -- JSON ----------------------------------------------------------------------------------------
 def _json(spark: SparkSession, spec: BronzeSpec, files: list[str],
           plan: BatchPlan[DataType]) -> DataFrame:
@@ -93,7 +77,7 @@ def _json(spark: SparkSession, spec: BronzeSpec, files: list[str],
     from pyspark.sql.types import StringType, StructField, StructType
 
     corrupt = spec.corrupt_record_column or "_corrupt_record"
-    options = parse_options(spec)
+    options = _options(spec)
     multiline = (spec.option("multiLine") or "false").lower() == "true"
     columns = list(plan.columns)
     rescue = spec.rescue_column is not None
@@ -118,17 +102,19 @@ def _json(spark: SparkSession, spec: BronzeSpec, files: list[str],
         raw = raw.where(F.trim("value") != "")
         values, rescued, bad = record(F.col("value"), F.col(_FILE))
         data = [values[name].alias(name) for name, _ in columns]
-        return _finish(raw, spec, data, rescued, bad)
+        return finish(raw, spec, data, rescued, bad)
 
     schema = StructType([StructField(n, t) for n, t in columns]
                         + [StructField(corrupt, StringType())])
     src = _source(spark.read.schema(schema).options(**options).json(files), spec,
-                  *[_q(n) for n, _ in columns], _q(corrupt))
-    flagged = F.col(_q(corrupt)).isNotNull()
-    rec = flagged_json_record(F.col(_q(corrupt)), columns, F.col(_FILE), rescue=rescue)
+                  *[quote_identifier(n) for n, _ in columns], quote_identifier(corrupt))
+    flagged = F.col(quote_identifier(corrupt)).isNotNull()
+    rec = flagged_json_record(F.col(quote_identifier(corrupt)), columns, F.col(_FILE),
+                              rescue=rescue)
     values, rescued, bad = rec.values, rec.rescued, rec.corrupt
-    data = [F.when(flagged, values[n]).otherwise(F.col(_q(n))).alias(n) for n, _ in columns]
-    return _finish(src, spec, data, F.when(flagged, rescued), F.when(flagged, bad))
+    data = [F.when(flagged, values[n]).otherwise(F.col(quote_identifier(n))).alias(n)
+            for n, _ in columns]
+    return finish(src, spec, data, F.when(flagged, rescued), F.when(flagged, bad))
 
 
 # -- CSV -----------------------------------------------------------------------------------------
@@ -153,57 +139,13 @@ def _csv_group(spark: SparkSession, spec: BronzeSpec, header: list[str], files: 
     positions = [f"_c{i}" for i in range(len(header))]
     schema = StructType([StructField(p, StringType()) for p in positions]
                         + [StructField(corrupt, StringType())])
-    reader = (spark.read.schema(schema).options(**parse_options(spec))
+    reader = (spark.read.schema(schema).options(**_options(spec))
               .option("header", "true" if has_header else "false")
               .option("enforceSchema", "true"))
-    src = _source(reader.csv(files), spec, *positions, _q(corrupt))
+    src = _source(reader.csv(files), spec, *positions, quote_identifier(corrupt))
     return csv_columns(src, spec, header, plan.columns,
                        lambda bad: _extra_entries(header, plan, lambda i: F.col(positions[i]),
                                                   bad), file_path=F.col(_FILE))
-
-
-def csv_columns(src: DataFrame, spec: BronzeSpec, header: list[str],
-                columns: list[tuple[str, DataType]] | tuple[tuple[str, DataType], ...],
-                extra: Callable[[Column], list[tuple[str, Column, Column]]],
-                file_path: Column) -> DataFrame:
-    """Bronze rows from CSV fields read as strings ``_c0, _c1, ...`` (named by ``header``).
-
-    Each of ``columns`` takes the field of its name converted to its type; a value that does
-    not convert becomes NULL and goes to the rescued data column (with the fields ``extra``
-    gives), or without one the raw row goes to the corrupt record column. ``src`` has the
-    positional fields, the corrupt record column and the metadata columns.
-    """
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import StringType
-
-    corrupt = spec.corrupt_record_column or "_corrupt_record"
-    positions = [f"_c{i}" for i in range(len(header))]
-    bad = F.col(_q(corrupt)).isNotNull()
-    index: dict[str, int] = {}
-    for i, name in enumerate(header):
-        index.setdefault(name, i)
-    data: list[Column] = []
-    entries: list[tuple[str, Column, Column]] = []
-    for name, type_ in columns:
-        if name not in index:
-            data.append(F.lit(None).cast(type_).alias(name))
-            continue
-        text = F.col(positions[index[name]])
-        value = typed(text, type_)
-        data.append(F.when(bad, F.lit(None).cast(type_)).otherwise(value).alias(name))
-        if not isinstance(type_, StringType):
-            entries.append((name, text, ~bad & ~fits(text, value, type_)))
-    entries += extra(bad)
-    rescued = rescued_struct(entries, file_path)
-    if spec.rescue_column is not None:
-        rescued = F.when(bad, F.to_json(F.struct(file_path.alias("_file_path")))).otherwise(
-            rescued)
-        corrupt_out = F.when(bad, F.col(_q(corrupt)))
-    else:  # without a rescued data column, a value that does not fit keeps the raw row
-        misfit = reduce(lambda a, b: a | b, [cond for _, _, cond in entries], F.lit(False))
-        corrupt_out = F.when(bad | misfit, F.coalesce(F.col(_q(corrupt)), F.concat_ws(
-            spec.option("sep") or spec.option("delimiter") or ",", *positions)))
-    return _finish(src, spec, data, rescued, corrupt_out)
 
 
 def _extra_entries(names: list[str], plan: BatchPlan[DataType],
@@ -244,8 +186,8 @@ def _typed_group(spark: SparkSession, spec: BronzeSpec, schema: object, files: l
     from pyspark.sql.types import StructType
 
     assert isinstance(schema, StructType)
-    reader = spark.read.format(spec.format).schema(schema).options(**parse_options(spec))
-    src = _source(reader.load(files), spec, *[_q(n) for n in schema.fieldNames()])
+    reader = spark.read.format(spec.format).schema(schema).options(**_options(spec))
+    src = _source(reader.load(files), spec, *[quote_identifier(n) for n in schema.fieldNames()])
     types = {f.name: f.dataType for f in schema.fields}
     data: list[Column] = []
     entries: list[tuple[str, Column, Column]] = []
@@ -253,7 +195,7 @@ def _typed_group(spark: SparkSession, spec: BronzeSpec, schema: object, files: l
         if name not in types:
             data.append(F.lit(None).cast(type_).alias(name))
             continue
-        source = F.col(_q(name))
+        source = F.col(quote_identifier(name))
         if types[name] == type_:
             data.append(source.alias(name))
             continue
@@ -262,8 +204,9 @@ def _typed_group(spark: SparkSession, spec: BronzeSpec, schema: object, files: l
         data.append(value.alias(name))
         entries.append((name, source, source.isNotNull() & value.isNull()))
     names = schema.fieldNames()
-    entries += _extra_entries(names, plan, lambda i: F.col(_q(names[i])), F.lit(False))
-    return _finish(src, spec, data, rescued_struct(entries, F.col(_FILE)), None)
+    entries += _extra_entries(names, plan, lambda i: F.col(quote_identifier(names[i])),
+                              F.lit(False))
+    return finish(src, spec, data, rescued_struct(entries, F.col(_FILE)), None)
 
 
 def _castable(source: DataType, target: DataType) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from medallion.backends.local.context import RunContext
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.flows.bronze import BronzeFlow
 from medallion.backends.local.flows.cdc import AutoCdcFlow
@@ -10,7 +9,8 @@ from medallion.backends.local.flows.gold import GoldFlow
 from medallion.backends.local.flows.query import QueryFlow
 from medallion.backends.local.flows.silver import SilverFlow
 from medallion.backends.local.flows.snapshot import AutoCdcSnapshotFlow
-from medallion.backends.local.flows.streaming import AppendFlow, SinkFlow, StreamingTableFlow
+from medallion.backends.local.flows.streaming_tables import AppendFlow, SinkFlow, StreamingTableFlow
+from medallion.backends.local.run_context import RunContext
 from medallion.errors import BackendError
 from medallion.pipeline import Declaration
 

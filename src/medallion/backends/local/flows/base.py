@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from medallion.backends.local import checkpoint as checkpoints
-from medallion.backends.local.context import RunContext, TableReader
+from medallion.backends.local.available_now import BatchHandler, run_available_now
 from medallion.backends.local.delta import Target
 from medallion.backends.local.result import TableResult
-from medallion.backends.local.streaming import BatchHandler, run_available_now
+from medallion.backends.local.run_context import RunContext, TableReader
 from medallion.backends.local.warehouse import write_json_atomic
 from medallion.graph import is_external
 from medallion.pipeline import Declaration

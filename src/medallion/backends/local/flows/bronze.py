@@ -35,12 +35,13 @@ from medallion.backends.local.autoloader.evolution import (
 )
 from medallion.backends.local.autoloader.reader import read_files
 from medallion.backends.local.autoloader.state import SchemaState
-from medallion.backends.local.context import RunContext
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.result import SchemaChange
+from medallion.backends.local.run_context import RunContext
 from medallion.errors import TableRunError
 from medallion.pipeline import Declaration
 from medallion.specs.bronze import BronzeSpec
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -275,11 +276,11 @@ class BronzeFlow(Flow):
         corrupt = self.spec.corrupt_record_column
         counts = [F.count(F.lit(1)).alias("rows")]
         if corrupt is not None:
-            counts.append(F.count(F.col(f"`{corrupt}`")).alias("malformed"))
+            counts.append(F.count(F.col(quote_identifier(corrupt))).alias("malformed"))
         if rescued is not None:
-            fitting = F.col(f"`{rescued}`").isNotNull()
+            fitting = F.col(quote_identifier(rescued)).isNotNull()
             if corrupt is not None:
-                fitting = fitting & F.col(f"`{corrupt}`").isNull()
+                fitting = fitting & F.col(quote_identifier(corrupt)).isNull()
             counts.append(F.count_if(fitting).alias("rescued"))
         observation = Observation()
         target = self.target

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from medallion.backends.local import delta, merge
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.flows.base import Flow
-from medallion.backends.local.flows.streaming import declared_schema
+from medallion.backends.local.flows.streaming_tables import declared_schema
 from medallion.core import cdc as core
 from medallion.core.columns import check_auto_cdc
 from medallion.errors import TableRunError

@@ -6,40 +6,23 @@ from typing import TYPE_CHECKING
 
 from medallion.backends.local import delta
 from medallion.backends.local.columns import spark_confirms
-from medallion.backends.local.delta import Target
-from medallion.backends.local.flows.base import Flow
-from medallion.backends.local.flows.streaming import aligned
+from medallion.backends.local.flows.ruled import RuledFlow
+from medallion.backends.local.flows.streaming_tables import aligned
 from medallion.backends.local.quality import Evaluated, evaluate
-from medallion.context import call_query
 from medallion.core.columns import check_rules
-from medallion.core.rules import RuleSet, quarantine_comment
 from medallion.errors import TableRunError
+from medallion.query_context import call_query
 from medallion.specs.query import QuerySpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
-class QueryFlow(Flow):
+class QueryFlow(RuledFlow):
     """Runs a :class:`QuerySpec`: call the function, apply the rules, write."""
 
     spec_type = QuerySpec
     spec: QuerySpec
-
-    @property
-    def rules(self) -> RuleSet:
-        """The table's rules."""
-        return RuleSet(self.decl.name, self.spec.rules)
-
-    @property
-    def quarantine_target(self) -> Target | None:
-        """The quarantine table, when the spec has one."""
-        if self.spec.quarantine is None:
-            return None
-        return self.run.target(
-            self.spec.quarantine,
-            comment=quarantine_comment(self.decl.name),
-        )
 
     def _dataframe(self) -> DataFrame:
         from pyspark.sql import DataFrame

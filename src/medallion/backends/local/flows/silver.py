@@ -7,37 +7,21 @@ from typing import TYPE_CHECKING
 from medallion.backends.local import delta, merge
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.delta import Target
-from medallion.backends.local.flows.base import Flow
+from medallion.backends.local.flows.ruled import RuledFlow
 from medallion.backends.local.quality import Evaluated, evaluate
 from medallion.core import silver as core
 from medallion.core.columns import check_silver
-from medallion.core.rules import RuleSet, quarantine_comment
 from medallion.specs.silver import SilverSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
-class SilverFlow(Flow):
+class SilverFlow(RuledFlow):
     """Runs a :class:`SilverSpec`: prepare → rules → (quarantine) → dedup → joins → write."""
 
     spec_type = SilverSpec
     spec: SilverSpec
-
-    @property
-    def rules(self) -> RuleSet:
-        """The table's rules."""
-        return RuleSet(self.decl.name, self.spec.rules)
-
-    @property
-    def quarantine_target(self) -> Target | None:
-        """The quarantine table, when the spec has one."""
-        if self.spec.quarantine is None:
-            return None
-        return self.run.target(
-            self.spec.quarantine,
-            comment=quarantine_comment(self.decl.name),
-        )
 
     def check_columns(self) -> None:  # noqa: D102
         check_silver(self.spec, self.columns_of(self.spec.source), self.columns_of,

@@ -137,8 +137,9 @@ class AutoCdcSnapshotFlow(CdcTargetFlow):
         # Keys whose tracked values changed get a second row, never matched: the new version.
         prefixed = current.select(*[F.col(core.quote(c)).alias(f"__medallion_t_{c}")
                                     for c in (*keys, *tracked)])
-        key_eq = [F.col(core.quote(k)).eqNullSafe(F.col(f"`__medallion_t_{k}`")) for k in keys]
-        differs = [~F.col(core.quote(v)).eqNullSafe(F.col(f"`__medallion_t_{v}`"))
+        key_eq = [F.col(core.quote(k)).eqNullSafe(F.col(core.quote(f"__medallion_t_{k}")))
+                  for k in keys]
+        differs = [~F.col(core.quote(v)).eqNullSafe(F.col(core.quote(f"__medallion_t_{v}")))
                    for v in tracked]
         condition = key_eq[0]
         for c in key_eq[1:]:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 from medallion.backends.local import delta
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.quality import evaluate
-from medallion.context import call_query
 from medallion.core.rules import RuleSet
 from medallion.errors import TableRunError
+from medallion.query_context import call_query
 from medallion.specs.flows import AppendFlowSpec, SinkSpec, StreamingTableSpec
+from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -181,7 +182,8 @@ def aligned(df: DataFrame, ddl: str | None, table: str, writer: str, where: str)
         )
     have = set(df.columns)
     return df.select(*[
-        F.col(f"`{f.name}`") if f.name in have else F.lit(None).cast(f.dataType).alias(f.name)
+        F.col(quote_identifier(f.name)) if f.name in have
+        else F.lit(None).cast(f.dataType).alias(f.name)
         for f in declared.fields
     ])
 
@@ -197,7 +199,7 @@ def declared_schema(ddl: str) -> StructType:
     """A DDL column list as a StructType."""
     from pyspark.sql.types import StructType
 
-    from medallion.backends.local.compat import parse_ddl
+    from medallion.core.compat import parse_ddl
 
     schema = parse_ddl(ddl)
     assert isinstance(schema, StructType)
