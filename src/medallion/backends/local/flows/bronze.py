@@ -60,7 +60,6 @@ INFERENCE_MAX_BYTES = 50 * 1024**3
 class BronzeFlow(Flow):
     """Lands the files of a :class:`BronzeSpec` in its Delta table."""
 
-    spec_type = BronzeSpec
     spec: BronzeSpec
 
     def __init__(self, run: RunContext, decl: Declaration) -> None:

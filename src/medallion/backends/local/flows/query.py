@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 class QueryFlow(Flow):
     """Runs a :class:`QuerySpec`: call the function, apply the rules, write."""
 
-    spec_type = QuerySpec
     spec: QuerySpec
 
     @property

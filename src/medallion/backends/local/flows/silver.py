@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 class SilverFlow(Flow):
     """Runs a :class:`SilverSpec`: prepare → rules → (quarantine) → dedup → joins → write."""
 
-    spec_type = SilverSpec
     spec: SilverSpec
 
     @property
@@ -45,7 +44,7 @@ class SilverFlow(Flow):
 
     def process(self) -> None:
         """Stream new source rows in, or recompute the view."""
-        if self.run.silver_incremental(self.spec):
+        if self.spec.streams(self.run.source_streams):
             self._incremental()
         else:
             self._view()
