@@ -13,12 +13,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medallion.backends.local.connect import DELTA_EXTENSION
 from medallion.errors import BackendError, MissingDependencyError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 
 #: Settings every medallion session gets; any can be overridden with ``conf``.

@@ -39,12 +39,13 @@ from medallion.backends.local.context import RunContext
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.result import SchemaChange
 from medallion.errors import TableRunError
-from medallion.pipeline import Declaration
 from medallion.specs.bronze import BronzeSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.types import DataType
+
+    from medallion.pipeline import Declaration
 
 #: Where a new user gets input, said when a bronze source folder is missing or empty.
 SAMPLE_INPUT_HINT = (
