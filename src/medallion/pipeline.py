@@ -253,8 +253,7 @@ class Pipeline:
             raise_on_failure: Raise when a table failed (else inspect ``result.failed``).
             **options: Further :class:`medallion.backends.local.LocalRunner` settings.
         """
-        # The one place the declaration layer reaches a backend's module: the local runner
-        # imports nothing of this module at run time, so this is no import cycle.
+        # The local runner names this module only for type checking: no import cycle.
         from medallion.backends.local import LocalRunner
 
         runner = LocalRunner(warehouse=warehouse, spark=spark, **options)
@@ -262,12 +261,6 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, tables={list(self._declarations)})"
-
-
-__all__ = [
-    "DEFAULT_SCHEMA", "Declaration", "Pipeline", "SourceLocation", "active_pipeline",
-    "caller_location", "config", "current_pipeline", "implicit_pipeline", "split_table_names",
-]
 
 
 #: The implicit pipeline of the current runtime context (see :func:`implicit_pipeline`).
@@ -324,3 +317,9 @@ def split_table_names(text: str) -> list[str]:
     ['silver_orders', 'gold_daily_sales']
     """
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+__all__ = [
+    "DEFAULT_SCHEMA", "Declaration", "Pipeline", "SourceLocation", "active_pipeline",
+    "caller_location", "config", "current_pipeline", "implicit_pipeline", "split_table_names",
+]

@@ -189,3 +189,28 @@ def test_no_backend_imports_the_pipeline_at_run_time() -> None:
         and module != "medallion.backends"  # the package keeps its old names as aliases
     )
     assert wrong == []
+
+
+def _names_in(node: ast.expr) -> Iterator[str]:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            yield sub.id
+        elif isinstance(sub, ast.Attribute):
+            yield sub.attr
+
+
+def test_no_isinstance_on_spec_types_outside_specs() -> None:
+    # Ask the spec (writes(), streams(), ...), not its type: sqlmesh's behaviour on the kind.
+    from medallion.specs import SPEC_TYPES, Definition, FlowSpec, TableSpec
+
+    spec_types = {t.__name__ for t in (*SPEC_TYPES, Definition, FlowSpec, TableSpec)}
+    found = sorted(
+        f"{name}:{node.lineno}"
+        for name, path in modules().items()
+        if not name.startswith("medallion.specs")
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        and node.func.id == "isinstance" and len(node.args) == 2
+        and spec_types & set(_names_in(node.args[1]))
+    )
+    assert found == []
