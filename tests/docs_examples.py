@@ -11,7 +11,8 @@ Each fenced block is run according to its language, in a scratch folder per page
   in the Spark test;
 - ``console``: ``$ medallion ...`` then the exact output expected;
 - ``mermaid``: must equal ``medallion graph FILE`` for the file named by a preceding
-  ``<!-- graph: FILE -->``;
+  ``<!-- graph: FILE -->``; a picture drawn by hand is marked ``<!-- docs-test: drawing -->``
+  instead, and must be a Mermaid ``flowchart`` whose every arrow joins declared nodes;
 - ``text``: output samples, not run.
 
 An HTML comment on the line before a block changes that: ``<!-- docs-test: skip: REASON -->``
@@ -174,10 +175,28 @@ def run_block(block: Block, namespace: dict[str, Any], folder: Path,
                         os.environ[key] = value
     elif block.lang == "console":
         _console(block, main, output)
+    elif block.lang == "mermaid" and "drawing" in block.marks:
+        _drawing(block)
     elif block.lang == "mermaid":
         assert "graph" in block.marks, f"{block.where}: say which pipeline it draws"
         expected = to_mermaid(diagram_of(load_pipeline(ROOT / block.marks["graph"])))
         assert block.text.rstrip("\n") == expected, f"{block.where}: run medallion graph"
+
+
+_NODE = re.compile(r"^\s*(?:subgraph\s+)?([A-Za-z_][\w]*)\s*[\[(]")
+
+
+def _drawing(block: Block) -> None:
+    """A hand-drawn flowchart: a ``flowchart`` header, and arrows between declared nodes."""
+    lines = block.text.strip().splitlines()
+    assert lines[0].startswith("flowchart "), f"{block.where}: a drawing is a flowchart"
+    nodes = {m.group(1) for line in lines if (m := _NODE.match(line))}
+    for line in lines[1:]:
+        if "->" not in line:
+            continue
+        chain = re.split(r"\s*(?:-->|-\.\s*\"[^\"]*\"\s*\.->)\s*", line.strip())
+        unknown = [name for name in chain if name not in nodes]
+        assert not unknown, f"{block.where}: arrow to undeclared node(s) {unknown}: {line!r}"
 
 
 def _console(block: Block, main: Callable[[list[str]], int], output: Callable[[], str]) -> None:

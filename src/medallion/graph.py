@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from medallion.errors import GraphError
 
@@ -101,7 +101,6 @@ def build_graph(declarations: Sequence[Declaration]) -> Graph:
             producers[output] = decl
 
     writers = _writers(declarations, producers)
-    from medallion.specs.flows import SinkSpec
 
     upstream: dict[str, tuple[str, ...]] = {}
     for decl in declarations:
@@ -112,7 +111,7 @@ def build_graph(declarations: Sequence[Declaration]) -> Graph:
             if name not in producers:
                 raise GraphError(_missing_message(decl, name, producers), tables=(decl.spec.name,
                                                                                    name))
-            if isinstance(producers[name].spec, SinkSpec):
+            if not producers[name].spec.readable:
                 raise GraphError(
                     f"{decl.describe()} reads '{name}', which is a sink: as on Databricks, a "
                     "sink is written by append flows and read outside the pipeline only",
@@ -132,13 +131,12 @@ def _writers(
     declarations: Sequence[Declaration], producers: dict[str, Declaration]
 ) -> dict[str, tuple[Declaration, ...]]:
     """Streaming table → the flows writing it, after checking every flow has a valid target."""
-    from medallion.specs.cdc import AutoCdcSnapshotSpec, AutoCdcSpec
-    from medallion.specs.flows import AppendFlowSpec, FlowSpec, SinkSpec, StreamingTableSpec
+    from medallion.specs.flows import StreamingTableSpec
 
     writers: dict[str, list[Declaration]] = {}
     for decl in declarations:
         spec = decl.spec
-        if not isinstance(spec, FlowSpec):
+        if not spec.is_flow:
             continue
         target = spec.writes()
         owner = producers.get(target)
@@ -148,24 +146,23 @@ def _writers(
             close = difflib.get_close_matches(target, list(producers), n=1)
             text += f", or did you mean '{close[0]}'?" if close else "."
             raise GraphError(text, tables=(decl.name, target))
-        if not isinstance(owner.spec, StreamingTableSpec):
+        if not owner.spec.written_by_flows:
             raise GraphError(
                 f"{decl.describe()} writes '{target}', but {owner.describe()} is computed by its "
                 "own definition. Flows write only into tables declared with "
                 f"medallion.create_streaming_table('{target}').",
                 tables=(decl.name, target),
             )
-        if isinstance(owner.spec, SinkSpec) and not isinstance(spec, AppendFlowSpec):
-            raise GraphError(
-                f"{decl.describe()} writes the sink '{target}': only append flows write sinks "
-                "(as on Databricks); write a streaming table with AUTO CDC instead",
-                tables=(decl.name, target))
+        refusal = owner.spec.refuses_writer(spec)
+        if refusal is not None:
+            raise GraphError(f"{decl.describe()} writes the {owner.spec.layer} '{target}': "
+                             f"{refusal}", tables=(decl.name, target))
         writers.setdefault(target, []).append(decl)
 
     for decl in declarations:
-        spec = decl.spec
-        if not isinstance(spec, StreamingTableSpec):
+        if not decl.spec.written_by_flows:
             continue
+        spec = cast(StreamingTableSpec, decl.spec)
         flows = writers.get(spec.name, [])
         if not flows:
             raise GraphError(
@@ -174,7 +171,7 @@ def _writers(
                 f"medallion.create_auto_cdc_flow(target='{spec.name}', ...).",
                 tables=(spec.name,),
             )
-        cdc = [f for f in flows if isinstance(f.spec, AutoCdcSpec | AutoCdcSnapshotSpec)]
+        cdc = [f for f in flows if f.spec.applies_changes]
         if cdc and len(flows) > 1:
             other = next(f for f in flows if f is not cdc[0])
             raise GraphError(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from contextvars import ContextVar, Token
+from contextvars import Token
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from medallion.backends.runtime import RUNTIMES, active_oss_registry, selected_backend
+from medallion.declaring import activate, active_pipeline, config, deactivate, runtime_backend
 from medallion.errors import GraphError, NoActivePipelineError
 from medallion.graph import Graph, build_graph
 from medallion.specs.base import Definition, check_table_name
@@ -18,7 +20,10 @@ from medallion.specs.base import Definition, check_table_name
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from medallion.backends.base import Backend
     from medallion.backends.local.result import RunResult
+
+B = TypeVar("B", bound="Backend")
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 DEFAULT_SCHEMA = "medallion_db"
@@ -73,9 +78,6 @@ class Declaration:
         return text
 
 
-_ACTIVE: ContextVar[Pipeline | None] = ContextVar("medallion_active_pipeline", default=None)
-
-
 class Pipeline:
     """A set of table declarations, made active with ``with``.
 
@@ -108,7 +110,7 @@ class Pipeline:
         self.configuration: dict[str, str] = dict(configuration or {})
         self._declarations: dict[str, Declaration] = {}
         self._tokens: list[Token[Pipeline | None]] = []
-        self._on_declare: Callable[[Declaration], None] | None = None
+        self._backend: Backend | None = None
         #: ``(hook, max consecutive failures or None)`` per ``@dlt.on_event_hook``.
         self.event_hooks: list[tuple[Callable[[dict[str, Any]], Any], int | None]] = []
 
@@ -120,6 +122,29 @@ class Pipeline:
         consecutive exceptions (None: never).
         """
         self.event_hooks.append((hook, max_failures))
+
+    # -- backend ---------------------------------------------------------------------------------
+    def attach(self, backend: B) -> B:
+        """Hand every declaration made from now on to ``backend``.
+
+        ``backend`` is a :class:`~medallion.backends.base.Backend`. It replaces the backend
+        attached before; inside a pipeline runtime, entering the pipeline (``with``) attaches
+        the runtime's backend. Returns ``backend``.
+
+        Example:
+            >>> from medallion.backends.local import LocalRunner
+            >>> pipeline = Pipeline("orders")
+            >>> runner = pipeline.attach(LocalRunner())
+            >>> pipeline.backend is runner
+            True
+        """
+        self._backend = backend
+        return backend
+
+    @property
+    def backend(self) -> Backend | None:
+        """The backend declarations are handed to (None: nothing attached, a local run)."""
+        return self._backend
 
     # -- registry --------------------------------------------------------------------------------
     def declare(self, spec: Definition, *, location: SourceLocation | None = None) -> Declaration:
@@ -141,8 +166,8 @@ class Pipeline:
                     tables=(output,),
                 )
         self._declarations[decl.key] = decl
-        if self._on_declare is not None:
-            self._on_declare(decl)
+        if self._backend is not None:
+            self._backend.declare(decl)
         return decl
 
     @property
@@ -194,10 +219,10 @@ class Pipeline:
 
     # -- activation ------------------------------------------------------------------------------
     def __enter__(self) -> Pipeline:
-        from medallion.backends import attach
-
-        attach(self)
-        self._tokens.append(_ACTIVE.set(self))
+        backend = runtime_backend(self)
+        if backend is not None:
+            self.attach(backend)
+        self._tokens.append(activate(self))
         return self
 
     def __exit__(
@@ -206,7 +231,7 @@ class Pipeline:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        _ACTIVE.reset(self._tokens.pop())
+        deactivate(self._tokens.pop())
 
     # -- execution -------------------------------------------------------------------------------
     def run(
@@ -228,6 +253,7 @@ class Pipeline:
             raise_on_failure: Raise when a table failed (else inspect ``result.failed``).
             **options: Further :class:`medallion.backends.local.LocalRunner` settings.
         """
+        # The local runner names this module only for type checking: no import cycle.
         from medallion.backends.local import LocalRunner
 
         runner = LocalRunner(warehouse=warehouse, spark=spark, **options)
@@ -237,9 +263,31 @@ class Pipeline:
         return f"Pipeline({self.name!r}, tables={list(self._declarations)})"
 
 
-def active_pipeline() -> Pipeline | None:
-    """The pipeline factories currently declare into, if any."""
-    return _ACTIVE.get()
+#: The implicit pipeline of the current runtime context (see :func:`implicit_pipeline`).
+_implicit: dict[tuple[str, int], Pipeline] = {}
+
+
+def implicit_pipeline() -> Pipeline | None:
+    """The pipeline used when none is active: only inside a pipeline runtime.
+
+    A Databricks notebook or a file loaded by ``spark-pipelines`` declares tables at its top
+    level; each runtime (each active ``spark-pipelines`` registry) gets its own pipeline, with
+    the runtime's backend attached. Elsewhere this returns None so callers raise a helpful
+    error.
+    """
+    backend = selected_backend()
+    if backend not in RUNTIMES:
+        return None
+    key = (backend, id(active_oss_registry()) if backend == "spark-pipelines" else 0)
+    pipeline = _implicit.get(key)
+    if pipeline is None:
+        pipeline = Pipeline(backend)
+        attached = runtime_backend(pipeline)
+        if attached is not None:
+            pipeline.attach(attached)
+        _implicit.clear()  # a new runtime context: the previous one is over
+        _implicit[key] = pipeline
+    return pipeline
 
 
 def current_pipeline() -> Pipeline:
@@ -248,11 +296,9 @@ def current_pipeline() -> Pipeline:
     Raises:
         NoActivePipelineError: when called outside any pipeline.
     """
-    pipeline = _ACTIVE.get()
+    pipeline = active_pipeline()
     if pipeline is not None:
         return pipeline
-    from medallion.backends import implicit_pipeline
-
     implicit = implicit_pipeline()
     if implicit is not None:
         return implicit
@@ -264,27 +310,6 @@ def current_pipeline() -> Pipeline:
     )
 
 
-def config(key: str, default: str | None = None) -> str | None:
-    """A configuration value of the pipeline being declared (``--conf key=value`` on the CLI).
-
-    Use it at the top level of a pipeline file to parametrise paths and thresholds. Inside a
-    Databricks pipeline or ``spark-pipelines run``, a key the active pipeline does not set is
-    read from the runtime's pipeline configuration (its Spark conf).
-
-    Example:
-        >>> import medallion
-        >>> with medallion.Pipeline("orders", configuration={"raw": "/data/raw"}):
-        ...     medallion.config("raw", "/default")
-        '/data/raw'
-    """
-    pipeline = _ACTIVE.get()
-    if pipeline is not None and key in pipeline.configuration:
-        return pipeline.configuration[key]
-    from medallion.backends import runtime_conf
-
-    return runtime_conf(key, default)
-
-
 def split_table_names(text: str) -> list[str]:
     """``"a, b,c"`` -> ``["a", "b", "c"]``: table names as a comma-separated option gives them.
 
@@ -292,3 +317,9 @@ def split_table_names(text: str) -> list[str]:
     ['silver_orders', 'gold_daily_sales']
     """
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+__all__ = [
+    "DEFAULT_SCHEMA", "Declaration", "Pipeline", "SourceLocation", "active_pipeline",
+    "caller_location", "config", "current_pipeline", "implicit_pipeline", "split_table_names",
+]

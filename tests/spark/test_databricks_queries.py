@@ -93,7 +93,7 @@ def test_registered_queries_compute_the_local_tables(
             api = RecordingApi(flavour, reader=lambda name, stream: (
                 spark.readStream.table(name) if stream else spark.read.table(name)))
             pipeline = medallion.Pipeline("orders")
-            pipeline._on_declare = DatabricksBackend(pipeline, api=api, flavour=flavour).declare
+            pipeline.attach(DatabricksBackend(pipeline, api=api, flavour=flavour))
             with pipeline:
                 declare_orders_pipeline(str(local_tables))
             assert len(api.functions) == 8

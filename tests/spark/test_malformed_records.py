@@ -104,7 +104,7 @@ def test_malformed_rows_go_to_quarantine_and_never_fail_a_rule(
         api = RecordingApi("dp", reader=lambda name, stream: (
             spark.readStream.table(name) if stream else spark.read.table(name)))
         registered = medallion.Pipeline("malformed")
-        registered._on_declare = DatabricksBackend(registered, api=api, flavour="dp").declare
+        registered.attach(DatabricksBackend(registered, api=api, flavour="dp"))
         with registered:
             declare(raw)
         assert api.expectations("silver") == {

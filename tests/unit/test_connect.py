@@ -57,7 +57,7 @@ def test_importable_dlt_and_databricks_connect_keep_the_local_backend(
 
     assert selected_backend() == "local"
     with medallion.Pipeline("p") as pipeline:  # no runtime backend attached to it
-        assert pipeline._on_declare is None
+        assert pipeline.backend is None
 
 
 def test_cli_run_prints_the_databricks_connect_message(

@@ -14,6 +14,7 @@ import pytest
 
 import medallion
 import medallion.backends
+import medallion.pipeline
 from medallion import BackendError, Rule
 from medallion.backends import databricks, declarative
 from medallion.backends.databricks import DatabricksBackend, autoloader_options, load_api
@@ -73,9 +74,9 @@ def expected_calls(streaming: str, view: str) -> list[tuple[Any, ...]]:
 
 @pytest.fixture(autouse=True)
 def fresh_runtime() -> Iterator[None]:
-    medallion.backends._implicit.clear()
+    medallion.pipeline._implicit.clear()
     yield
-    medallion.backends._implicit.clear()
+    medallion.pipeline._implicit.clear()
 
 
 @pytest.fixture
@@ -226,7 +227,7 @@ def test_load_api_refuses_dlthub(monkeypatch: pytest.MonkeyPatch) -> None:
 def backend(api: RecordingApi | None = None) -> tuple[medallion.Pipeline, RecordingApi]:
     api = api or RecordingApi("dp")
     pipeline = medallion.Pipeline("p")
-    pipeline._on_declare = DatabricksBackend(pipeline, api=api, flavour=api.flavour).declare
+    pipeline.attach(DatabricksBackend(pipeline, api=api, flavour=api.flavour))
     return pipeline, api
 
 

@@ -29,7 +29,7 @@ from tests.contracts.recording import (
 def backend(flavour: str = "dp") -> tuple[medallion.Pipeline, RecordingApi]:
     api = RecordingApi(flavour)  # type: ignore[arg-type]
     pipeline = medallion.Pipeline("p")
-    pipeline._on_declare = DatabricksBackend(pipeline, api=api, flavour=api.flavour).declare
+    pipeline.attach(DatabricksBackend(pipeline, api=api, flavour=api.flavour))
     return pipeline, api
 
 

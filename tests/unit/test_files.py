@@ -285,11 +285,10 @@ def test_load_without_a_pipeline_creates_one() -> None:
 def test_databricks_pipeline_configuration_fills_missing_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import medallion.backends
-    import medallion.files.document
+    import medallion.backends.runtime
 
-    monkeypatch.setattr(medallion.backends, "selected_backend", lambda: "databricks")
-    monkeypatch.setattr(medallion.files.document, "_runtime_conf",
+    monkeypatch.setattr(medallion.backends.runtime, "selected_backend", lambda: "databricks")
+    monkeypatch.setattr(medallion.backends.runtime, "spark_conf",
                         {"landing": "/Volumes/main/landing"}.get)
     path = write(tmp_path, "tables:\n  - {kind: bronze, name: b, path: '${landing}/b'}\n")
     target = medallion.Pipeline("dbx")
@@ -409,10 +408,10 @@ def test_a_new_spec_kind_works_in_files_and_schema(
 def test_notebook_call_declares_into_the_databricks_implicit_pipeline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import medallion.backends
+    import medallion.pipeline
 
     implicit = medallion.Pipeline("databricks")
-    monkeypatch.setattr(medallion.backends, "implicit_pipeline", lambda: implicit)
+    monkeypatch.setattr(medallion.pipeline, "implicit_pipeline", lambda: implicit)
     assert medallion.active_pipeline() is None
     returned = medallion.load_pipeline_file(ORDERS_YAML, configuration={"raw": "/Volumes/r"})
     assert returned is implicit

@@ -11,6 +11,7 @@ import pytest
 
 import medallion
 import medallion.backends
+import medallion.pipeline
 from medallion import BackendError
 from medallion.backends import in_spark_pipelines, selected_backend
 from medallion.backends.spark_pipelines import ClusteringNotAppliedWarning
@@ -27,9 +28,9 @@ pytestmark = pytest.mark.skipif(open_source_pipelines() is None,
 def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("MEDALLION_BACKEND", raising=False)
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
-    medallion.backends._implicit.clear()
+    medallion.pipeline._implicit.clear()
     yield
-    medallion.backends._implicit.clear()
+    medallion.pipeline._implicit.clear()
 
 
 @pytest.fixture

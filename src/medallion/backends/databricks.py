@@ -138,7 +138,7 @@ class DatabricksBackend(DeclarativeBackend):
     Example:
         >>> from pyspark import pipelines as dp                          # doctest: +SKIP
         >>> with medallion.Pipeline("orders") as p:                      # doctest: +SKIP
-        ...     p._on_declare = DatabricksBackend(p, api=dp, flavour="dp").declare
+        ...     _ = p.attach(DatabricksBackend(p, api=dp, flavour="dp"))
 
     Args:
         pipeline: The pipeline whose declarations arrive here.
@@ -147,14 +147,6 @@ class DatabricksBackend(DeclarativeBackend):
     """
 
     runtime = "Databricks pipeline"
-    HANDLERS = {
-        **DeclarativeBackend.HANDLERS,
-        StreamingTableSpec: "streaming_table",
-        AppendFlowSpec: "append_flow",
-        AutoCdcSpec: "auto_cdc",
-        AutoCdcSnapshotSpec: "auto_cdc_snapshot",
-        SinkSpec: "sink",
-    }
 
     def __init__(
         self,
@@ -370,6 +362,18 @@ class DatabricksBackend(DeclarativeBackend):
         else:
             self.api.apply_changes_from_snapshot(**options)
         return []
+
+    HANDLERS = {
+        BronzeSpec: bronze,
+        SilverSpec: silver,
+        GoldSpec: gold,
+        QuerySpec: query,
+        StreamingTableSpec: streaming_table,
+        AppendFlowSpec: append_flow,
+        AutoCdcSpec: auto_cdc,
+        AutoCdcSnapshotSpec: auto_cdc_snapshot,
+        SinkSpec: sink,
+    }
 
 
 def table_options(

@@ -7,15 +7,18 @@ runtime calls the query functions; medallion never runs a Spark job here.
 
 Subclasses say how a dataset is registered (:meth:`DeclarativeBackend.register`), how another
 dataset is read (:meth:`DeclarativeBackend.read`), and how each spec kind becomes datasets: one
-method per kind, found through :attr:`DeclarativeBackend.HANDLERS`.
+method per kind, in the class's dispatch table :attr:`DeclarativeBackend.HANDLERS` (spec type →
+method). Both satisfy :class:`medallion.backends.base.Backend`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from medallion.backends.base import handler_for
+from medallion.backends.runtime import spark_conf
 from medallion.core import silver as core_silver
 from medallion.core.gold import aggregate
 from medallion.core.rules import RuleSet, quarantine_comment
@@ -23,7 +26,6 @@ from medallion.errors import BackendError, TableRunError
 from medallion.graph import is_external
 from medallion.query_context import call_query
 from medallion.specs import (
-    BronzeSpec,
     Definition,
     GoldSpec,
     QuerySpec,
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from medallion.pipeline import Declaration, Pipeline
 
 QueryFunction = Callable[[], "DataFrame"]
+#: A backend method turning one declaration into the datasets to register.
+Handler = Callable[[Any, "Declaration"], list["Dataset"]]
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,7 @@ class RuntimeReader:
 
     def conf(self, key: str, default: str | None = None) -> str | None:
         """A pipeline configuration value: the runtime exposes configuration as Spark conf."""
-        value = self.spark.conf.get(key, None)
-        return default if value is None else str(value)
+        return spark_conf(key, default, session=self.spark)
 
 
 class DeclarativeBackend:
@@ -122,14 +125,10 @@ class DeclarativeBackend:
 
     #: The runtime's name in messages.
     runtime: ClassVar[str] = "declarative pipeline"
-    #: Spec type → name of the method turning it into datasets. Adding a spec kind is adding
-    #: one entry and one method; a spec type missing here is rejected with a clear error.
-    HANDLERS: ClassVar[dict[type[Definition], str]] = {
-        BronzeSpec: "bronze",
-        SilverSpec: "silver",
-        GoldSpec: "gold",
-        QuerySpec: "query",
-    }
+    #: The dispatch table: spec type → the method turning it into datasets, written at the end
+    #: of each backend's class body. Adding a spec kind is adding one entry and one method; a
+    #: spec type missing here is refused by name.
+    HANDLERS: ClassVar[Mapping[type[Definition], Handler]] = {}
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -140,16 +139,14 @@ class DeclarativeBackend:
 
     # -- the interface ----------------------------------------------------------------------
     def declare(self, decl: Declaration) -> None:
-        """Register ``decl``'s datasets with the runtime."""
-        method = self.HANDLERS.get(type(decl.spec))
-        if method is None:
-            kinds = ", ".join(t.__name__ for t in self.HANDLERS)
-            raise BackendError(
-                f"{decl.describe()}: the {self.runtime} backend cannot register specs of type "
-                f"{type(decl.spec).__name__} (it knows {kinds}); run this pipeline locally"
-            )
-        datasets: list[Dataset] = getattr(self, method)(decl)
-        for dataset in datasets:
+        """Register ``decl``'s datasets with the runtime.
+
+        Raises:
+            BackendError: when the spec's type has no entry in :attr:`HANDLERS`.
+        """
+        handler = handler_for(self.HANDLERS, decl, cannot=f"the {self.runtime} backend cannot "
+                              "register", fix="; run this pipeline locally")
+        for dataset in handler(self, decl):
             self.streaming[dataset.name] = dataset.streaming
             self.register(dataset)
 

@@ -362,8 +362,8 @@ def load_pipeline_file(
         PipelineFileError: listing every problem in the file at ``file:line``.
         GraphError: a table is defined twice.
     """
-    from medallion.backends import implicit_pipeline, selected_backend
-    from medallion.pipeline import active_pipeline
+    from medallion.backends.runtime import selected_backend, spark_conf
+    from medallion.pipeline import active_pipeline, implicit_pipeline
 
     # A Pipeline with no tables yet is falsy (it has a length): compare with None.
     target = into if into is not None else active_pipeline()
@@ -371,7 +371,7 @@ def load_pipeline_file(
         target = implicit_pipeline()
     overrides = {**(target.configuration if target is not None else {}),
                  **(configuration or {})}
-    fallback = _runtime_conf if selected_backend() == "databricks" else None
+    fallback = spark_conf if selected_backend() == "databricks" else None
     document = read_pipeline_file(path, environment=environment, configuration=overrides,
                                   fallback=fallback)
     if target is None:
@@ -379,15 +379,3 @@ def load_pipeline_file(
                           configuration=document.configuration)
     return declare_document(document, target)
 
-
-def _runtime_conf(key: str) -> str | None:
-    """A Databricks pipeline's configuration value (its Spark conf), if set."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:  # pragma: no cover - Databricks always has pyspark
-        return None
-    session = SparkSession.getActiveSession()
-    if session is None:
-        return None
-    value = session.conf.get(key, None)
-    return None if value is None else str(value)

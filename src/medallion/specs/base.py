@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -16,10 +16,9 @@ from pydantic import (
     model_validator,
 )
 
+from medallion.specs.errors import VALIDATING, spec_error
 from medallion.specs.sqlexpr import SqlSyntaxError, check_expression
 
-#: Set while a spec is being validated, so nested models leave error reporting to the outer one.
-VALIDATING: ContextVar[bool] = ContextVar("medallion_spec_validating", default=False)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 
@@ -47,8 +46,6 @@ class Model(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            from medallion.specs.errors import spec_error
-
             name = data.get("name")
             raise spec_error(exc, type(self), table=name if isinstance(name, str) else None,
                              fields=data) from None
@@ -104,6 +101,14 @@ class Definition(Model):
     """
 
     layer: ClassVar[str] = "table"
+    #: A flow writes rows into a table declared by another definition (its :meth:`writes`).
+    is_flow: ClassVar[bool] = False
+    #: A flow applying change events (AUTO CDC): it updates and deletes its target's rows.
+    applies_changes: ClassVar[bool] = False
+    #: Its rows come from the flows writing it (``create_streaming_table``), not from itself.
+    written_by_flows: ClassVar[bool] = False
+    #: Whether pipeline tables may read it (a sink is read outside the pipeline only).
+    readable: ClassVar[bool] = True
 
     name: str
 
@@ -123,6 +128,51 @@ class Definition(Model):
     def outputs(self) -> tuple[str, ...]:
         """Names of the tables this definition owns (creates and defines)."""
         return ()
+
+    def writes(self) -> str:
+        """The table this definition writes its rows into: its own (a flow: its target)."""
+        return self.name
+
+    def written_tables(self) -> tuple[str, ...]:
+        """Every table a run of this definition changes: its outputs (a flow: its target)."""
+        return self.outputs()
+
+    def streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """Whether it is a streaming table, asking ``source_streams`` about a source it follows.
+
+        None when the DataFrame its query returns decides, when it runs (``@dlt.table``). A
+        flow is not a table: False (its target's kind is the target's).
+        """
+        return False
+
+    def flow_streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """Whether the flow computing its rows is a streaming flow (the event log's flow type).
+
+        None when its query's DataFrame decides. For a table it is :meth:`streams`.
+        """
+        return self.streams(source_streams)
+
+    def appends_only(self, writers: Iterable[Definition] = ()) -> bool:
+        """Whether rows once written stay as they are, given the flows ``writers`` writing it.
+
+        Only then can a streaming table be read as a stream of appended rows.
+        """
+        return True
+
+    def updated_in_place(self) -> str | None:
+        """What updates its rows in place, said in an error's words, or None (it is rewritten)."""
+        return None
+
+    def destination(self) -> Mapping[str, str] | None:
+        """Where its rows go when that is outside the pipeline's schema (a sink), else None.
+
+        Such a table keeps its rows across a full refresh.
+        """
+        return None
+
+    def refuses_writer(self, flow: Definition) -> str | None:
+        """Why ``flow`` may not write this table (the sentence's end), or None when it may."""
+        return None
 
 
 class TableSpec(Definition):

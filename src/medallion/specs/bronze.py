@@ -8,6 +8,7 @@ runner gives them the same meaning.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -274,6 +275,10 @@ class BronzeSpec(TableSpec):
         """The columns of ``schema`` and ``schema_hints`` (whichever is given)."""
         text = self.schema_ if self.schema_ is not None else self.schema_hints
         return [] if text is None else parse_columns(text)
+
+    def streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """An incremental bronze table is a streaming table (each file ingested once)."""
+        return self.incremental
 
     def option(self, name: str, default: str | None = None) -> str | None:
         """A reader option, looked up case-insensitively (as Spark does)."""

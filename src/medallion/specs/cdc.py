@@ -130,6 +130,7 @@ class AutoCdcSpec(_ChangeFlow):
     """
 
     flow_type: ClassVar[str] = "AUTO CDC flow"
+    applies_changes: ClassVar[bool] = True
 
     kind: Literal["auto_cdc"] = "auto_cdc"
     source: str
@@ -225,6 +226,10 @@ class AutoCdcSpec(_ChangeFlow):
     def inputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.source,)
 
+    def flow_streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """Change events stream from the source (``once`` included)."""
+        return True
+
 
 #: ``source`` of a snapshot flow given as a function: called with the version of the last
 #: snapshot processed (None at first), it returns ``(snapshot DataFrame, its version)`` for the
@@ -252,6 +257,7 @@ class AutoCdcSnapshotSpec(_ChangeFlow):
     """
 
     flow_type: ClassVar[str] = "AUTO CDC from snapshot flow"
+    applies_changes: ClassVar[bool] = True
 
     kind: Literal["auto_cdc_snapshot"] = "auto_cdc_snapshot"
     source: str | None = None
@@ -278,3 +284,7 @@ class AutoCdcSnapshotSpec(_ChangeFlow):
 
     def inputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.source,) if self.source is not None else self.inputs_
+
+    def flow_streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """A snapshot is read as a batch."""
+        return False

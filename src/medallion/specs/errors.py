@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import BaseModel, Tag, ValidationError
@@ -13,12 +14,13 @@ from pydantic import BaseModel, Tag, ValidationError
 from medallion.errors import SpecError
 from medallion.specs.shapes import expected_shape, show
 
+#: Set while a spec is being validated, so nested models leave error reporting to the outer one.
+VALIDATING: ContextVar[bool] = ContextVar("medallion_spec_validating", default=False)
+
 
 @contextmanager
 def validating() -> Iterator[None]:
     """Validate models inside this block with pydantic's own errors (no nested SpecError)."""
-    from medallion.specs.base import VALIDATING
-
     token = VALIDATING.set(True)
     try:
         yield

@@ -8,7 +8,7 @@ unique in the pipeline, and may carry the name of their target.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -39,6 +39,7 @@ class StreamingTableSpec(TableSpec):
     """
 
     layer: ClassVar[str] = "streaming"
+    written_by_flows: ClassVar[bool] = True
 
     kind: Literal["streaming_table"] = "streaming_table"
     schema_: DdlSchema = Field(default=None, alias="schema")
@@ -49,6 +50,16 @@ class StreamingTableSpec(TableSpec):
 
     def known_columns(self) -> tuple[str, ...] | None:  # noqa: D102
         return None if self.schema_ is None else ddl_column_names(self.schema_)
+
+    def streams(self, source_streams: Callable[[str], bool]) -> bool | None:  # noqa: D102
+        return True
+
+    def appends_only(self, writers: Iterable[Definition] = ()) -> bool:
+        """Unless an AUTO CDC flow writes it: that one updates and deletes rows by key."""
+        return not any(w.applies_changes for w in writers)
+
+    def updated_in_place(self) -> str | None:  # noqa: D102
+        return "maintained by AUTO CDC"
 
 
 class SinkSpec(StreamingTableSpec):
@@ -66,6 +77,7 @@ class SinkSpec(StreamingTableSpec):
     """
 
     layer: ClassVar[str] = "sink"
+    readable: ClassVar[bool] = False
 
     kind: Literal["sink"] = "sink"  # type: ignore[assignment]
     format: str
@@ -89,6 +101,16 @@ class SinkSpec(StreamingTableSpec):
     def label(self) -> str:  # noqa: D102
         return f"sink '{self.name}'"
 
+    def destination(self) -> Mapping[str, str] | None:
+        """The sink's options: where its rows go (``path`` or ``tableName`` for Delta)."""
+        return self.options
+
+    def refuses_writer(self, flow: Definition) -> str | None:  # noqa: D102
+        if flow.applies_changes:
+            return ("only append flows write sinks (as on Databricks); write a streaming table "
+                    "with AUTO CDC instead")
+        return None
+
 
 class FlowSpec(Definition):
     """What every flow shares: its name, the streaming table it writes, and ``once``.
@@ -102,6 +124,7 @@ class FlowSpec(Definition):
 
     layer: ClassVar[str] = "flow"
     flow_type: ClassVar[str] = "flow"
+    is_flow: ClassVar[bool] = True
 
     target: str
     once: bool = False
@@ -127,6 +150,13 @@ class FlowSpec(Definition):
     def writes(self) -> str:
         """The table this flow writes."""
         return self.target
+
+    def written_tables(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.target,)
+
+    def flow_streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """A flow streams from its sources, unless it runs once (a backfill)."""
+        return not self.once
 
 
 class AppendFlowSpec(FlowSpec):

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medallion.specs.base import Model, TableSpec, check_reference, check_sql, check_table_name
+from medallion.specs.base import (
+    Definition,
+    Model,
+    TableSpec,
+    check_reference,
+    check_sql,
+    check_table_name,
+)
 from medallion.specs.sqlexpr import SqlSyntaxError, split_alias
 
 AggFunction = Literal[
@@ -310,3 +318,14 @@ class GoldSpec(TableSpec):
 
     def inputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.source,)
+
+    def streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """``incremental``: a streaming aggregate reads only new source rows each run."""
+        return self.incremental
+
+    def appends_only(self, writers: Iterable[Definition] = ()) -> bool:
+        """Only in ``append`` mode: ``update`` merges the current value of open windows."""
+        return self.output_mode == "append"
+
+    def updated_in_place(self) -> str | None:  # noqa: D102
+        return "a streaming aggregate in update mode"

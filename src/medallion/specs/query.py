@@ -68,3 +68,7 @@ class QuerySpec(TableSpec):
 
     def outputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.name,) if self.quarantine is None else (self.name, self.quarantine)
+
+    def streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """``incremental``: None when the DataFrame the function returns decides."""
+        return self.incremental

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -199,4 +200,10 @@ class SilverSpec(TableSpec):
 
     def outputs(self) -> tuple[str, ...]:  # noqa: D102
         return (self.name,) if self.quarantine is None else (self.name, self.quarantine)
+
+    def streams(self, source_streams: Callable[[str], bool]) -> bool | None:
+        """``incremental`` when set; by default, whether its source streams."""
+        if self.incremental is not None:
+            return self.incremental
+        return source_streams(self.source)
 

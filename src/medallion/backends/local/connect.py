@@ -17,12 +17,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from medallion.core.spark_conf import DELTA_EXTENSION
 from medallion.errors import BackendError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 REMOTE_ENV_VAR = "MEDALLION_SPARK_REMOTE"
+
 DATABRICKS_CONNECT = "databricks-connect"
 
 
@@ -94,8 +96,6 @@ def connect_session(url: str, *, app_name: str) -> SparkSession:
             f"cannot use the Spark Connect server at {url} ({first}); start one with Delta "
             "Lake on its classpath (see docs/running-on-a-cluster.md) or fix the URL"
         ) from None
-    from medallion.core.spark_conf import DELTA_EXTENSION
-
     if DELTA_EXTENSION not in extensions:
         raise BackendError(
             f"the Spark Connect server at {url} is not Delta-enabled "

@@ -65,18 +65,11 @@ class NotebookConf:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The configuration value of ``key``, else ``default``."""
-        from medallion.pipeline import config
+        from medallion.active import config
+        from medallion.backends.runtime import spark_conf
 
         value = config(key)
-        if value is not None:
-            return value
-        from pyspark.sql import SparkSession
-
-        active = SparkSession.getActiveSession()
-        if active is None:
-            return default
-        found = active.conf.get(key, None)
-        return default if found is None else str(found)
+        return value if value is not None else spark_conf(key, default)
 
 
 class NotebookSpark:

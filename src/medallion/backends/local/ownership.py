@@ -16,11 +16,12 @@ from medallion.backends.local.delta import OWNER_PROPERTY
 from medallion.backends.local.warehouse import Warehouse, table_properties
 from medallion.errors import TableOwnershipError
 from medallion.graph import Graph
-from medallion.pipeline import Pipeline
 from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from medallion.pipeline import Pipeline
 
 
 def owner_of(spark: SparkSession, warehouse: Warehouse, schema: str, table: str) -> str | None:

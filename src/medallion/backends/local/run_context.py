@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from medallion.backends.local.delta import Target
 from medallion.backends.local.result import TableResult
@@ -14,22 +15,13 @@ from medallion.backends.local.warehouse import Warehouse
 from medallion.core.rules import find_violation
 from medallion.errors import ExpectationFailed, GraphError, MedallionError, TableRunError
 from medallion.graph import Graph, is_external
-from medallion.pipeline import Declaration, Pipeline
-from medallion.specs import (
-    AutoCdcSnapshotSpec,
-    AutoCdcSpec,
-    BronzeSpec,
-    GoldSpec,
-    QuerySpec,
-    SilverSpec,
-    SinkSpec,
-    StreamingTableSpec,
-    TableSpec,
-)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameReader, SparkSession
     from pyspark.sql.streaming.readwriter import DataStreamReader
+
+    from medallion.pipeline import Declaration, Pipeline
+    from medallion.specs import QuerySpec, TableSpec
 
 
 @dataclass
@@ -58,15 +50,16 @@ class RunContext:
     def path(self, table: str) -> Path:
         """Folder of a pipeline table (a Delta sink's: its ``path`` or ``tableName``)."""
         producer = self.graph.producers.get(table)
-        if producer is not None and isinstance(producer.spec, SinkSpec):
-            return self.sink_target(producer.spec).path
+        destination = None if producer is None else producer.spec.destination()
+        if destination is not None:
+            return self.sink_target(table, destination).path
         return self.warehouse.table_path(self.schema, table)
 
-    def sink_target(self, spec: SinkSpec) -> Target:
+    def sink_target(self, sink: str, options: Mapping[str, str]) -> Target:
         """Where a Delta sink's rows go: its ``path``, or its ``tableName`` in the warehouse."""
-        if "path" in spec.options:
-            return Target(self.schema, spec.name, Path(spec.options["path"].removeprefix("file:")))
-        schema, _, name = spec.options["tableName"].rpartition(".")
+        if "path" in options:
+            return Target(self.schema, sink, Path(options["path"].removeprefix("file:")))
+        schema, _, name = options["tableName"].rpartition(".")
         schema = schema.rpartition(".")[2] or self.schema  # a catalog has no local meaning
         self.warehouse.ensure_schema(self.spark, schema)
         return Target(schema, name, self.warehouse.table_path(schema, name))
@@ -79,18 +72,15 @@ class RunContext:
     def is_incremental(self, table: str) -> bool:
         """Whether a pipeline table is a streaming table (appended to, never rewritten)."""
         decl = self.graph.producers[table]
-        spec = decl.spec
-        if isinstance(spec, QuerySpec) and spec.incremental is None:
+        streams = decl.spec.streams(self.source_streams)
+        if streams is None:
             return self.query_streams(decl)
-        if isinstance(spec, BronzeSpec | QuerySpec):
-            return bool(spec.incremental)
-        if isinstance(spec, SilverSpec):
-            return self.silver_incremental(spec)
-        if isinstance(spec, StreamingTableSpec):
-            return not self.merged_by_cdc(table)
-        if isinstance(spec, GoldSpec):
-            return spec.incremental and spec.output_mode == "append"
-        return False
+        writers = [w.spec for w in self.graph.writers.get(table, ())]
+        return streams and decl.spec.appends_only(writers)
+
+    def source_streams(self, source: str) -> bool:
+        """Whether a table following its source's kind (silver's default) reads it as a stream."""
+        return not is_external(source) and self.is_incremental(source)
 
     def query_streams(self, decl: Declaration) -> bool:
         """Whether a query function returns a streaming DataFrame (it is called to know).
@@ -101,29 +91,14 @@ class RunContext:
         if decl.name not in self.kinds:
             from medallion.query_context import call_query
 
-            spec: QuerySpec = decl.spec  # type: ignore[assignment]
+            spec = cast("QuerySpec", decl.spec)
             df = call_query(spec.query, self.for_table(decl))
             self.kinds[decl.name] = bool(getattr(df, "isStreaming", False))
         return self.kinds[decl.name]
 
-    def merged_by_cdc(self, table: str) -> bool:
-        """Whether an AUTO CDC flow writes ``table`` (its rows are updated and deleted)."""
-        return any(isinstance(f.spec, AutoCdcSpec | AutoCdcSnapshotSpec)
-                   for f in self.graph.writers.get(table, ()))
-
     def table_spec(self, table: str) -> TableSpec:
         """The spec owning pipeline table ``table`` (the silver spec for its quarantine)."""
-        spec = self.graph.producers[table].spec
-        assert isinstance(spec, TableSpec)
-        return spec
-
-    def silver_incremental(self, spec: SilverSpec) -> bool:
-        """A silver table streams when asked to, or by default when its source streams."""
-        if spec.incremental is not None:
-            return spec.incremental
-        if is_external(spec.source):
-            return False
-        return self.is_incremental(spec.source)
+        return cast("TableSpec", self.graph.producers[table].spec)
 
     def for_table(self, decl: Declaration) -> TableReader:
         """A reading context limited to what ``decl`` declared it reads."""
@@ -176,10 +151,8 @@ class TableReader:
         if is_external(name):
             return self._run.spark.readStream.table(name)
         if not self._run.is_incremental(name):
-            producer = self._run.table_spec(name)
-            if isinstance(producer, StreamingTableSpec | GoldSpec):
-                what = ("maintained by AUTO CDC" if isinstance(producer, StreamingTableSpec)
-                        else "a streaming aggregate in update mode")
+            what = self._run.table_spec(name).updated_in_place()
+            if what is not None:
                 raise GraphError(
                     f"{self._decl.describe()} streams from '{name}', which is {what}: its rows "
                     f"are updated in place, so it cannot be read as an append-only stream. "

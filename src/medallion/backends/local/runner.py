@@ -18,19 +18,22 @@ from medallion.backends.local.settings import LocalSettings
 from medallion.backends.local.warehouse import Warehouse
 from medallion.errors import GraphError, MedallionError
 from medallion.graph import Graph
-from medallion.pipeline import Declaration, Pipeline
-from medallion.specs.base import TableSpec
-from medallion.specs.flows import FlowSpec, SinkSpec, StreamingTableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from medallion.pipeline import Declaration, Pipeline
+
 ProgressCallback = Callable[[TableResult], None]
-StartCallback = Callable[[Declaration], None]
+StartCallback = Callable[["Declaration"], None]
 
 
 class LocalRunner:
-    """Runs pipelines locally.
+    """Runs pipelines locally; a :class:`~medallion.backends.base.Backend`.
+
+    It executes a pipeline once it is declared (:meth:`run`). Attached to a pipeline
+    (:meth:`medallion.Pipeline.attach`), it checks each declaration as it is made
+    (:meth:`declare`).
 
     Example:
         >>> runner = LocalRunner(warehouse="/tmp/wh")  # doctest: +SKIP
@@ -86,6 +89,16 @@ class LocalRunner:
             self._spark = local_session(conf=self._spark_conf, quiet_startup_log=log,
                                         remote=self._remote)
         return self._spark
+
+    def declare(self, declaration: Declaration) -> None:
+        """Check the runner has a flow for ``declaration``'s spec kind (it runs in :meth:`run`).
+
+        Raises:
+            BackendError: naming a spec type the local runner cannot run.
+        """
+        from medallion.backends.local.flows import flow_class
+
+        flow_class(declaration)
 
     def run(
         self,
@@ -163,7 +176,7 @@ class LocalRunner:
             if self.warehouse.exists(pipeline.schema, self._event_log):
                 self.warehouse.register(spark, pipeline.schema, self._event_log)
         for decl, output in outputs:
-            if isinstance(decl.spec, SinkSpec):  # outside the pipeline: a refresh keeps its rows
+            if decl.spec.destination() is not None:  # outside the pipeline: refreshes keep rows
                 if decl.key in refresh:
                     self.warehouse.reset(pipeline.schema, output, data=False)
                 continue
@@ -191,8 +204,8 @@ class LocalRunner:
                     else f"upstream table '{culprit}'")
             skipped = TableResult(decl.name, decl.spec.layer, status="skipped",
                                   detail=f"not run: {what} {blocked[culprit]}")
-            if isinstance(decl.spec, FlowSpec):
-                skipped.target = decl.spec.target
+            if decl.spec.is_flow:
+                skipped.target = decl.spec.writes()
             return skipped
         from medallion.backends.local.flows import flow_for
 
@@ -216,8 +229,7 @@ class LocalRunner:
 
     def _before(self, context: RunContext, decl: Declaration) -> None:
         """Before a table's first write of the run: align its clustering keys with the spec."""
-        spec = decl.spec
-        table = spec.target if isinstance(spec, FlowSpec) else spec.name
+        table = decl.spec.writes()
         if table in context.synced or not self.warehouse.exists(context.schema, table):
             return
         context.synced.add(table)
@@ -226,10 +238,9 @@ class LocalRunner:
 
     def _after(self, context: RunContext, decl: Declaration, table: TableResult) -> None:
         """After a table was written: remember its clustering, OPTIMIZE it when asked."""
-        spec = decl.spec
-        if not isinstance(spec, TableSpec) or not self.warehouse.exists(context.schema,
-                                                                           spec.name):
+        if decl.spec.is_flow or not self.warehouse.exists(context.schema, decl.name):
             return
+        spec = context.table_spec(decl.name)
         if owner_of(context.spark, self.warehouse, context.schema, spec.name) is None:
             # A table from before owners were recorded (or a crash between its first commit
             # and the owner's): the pipeline writing it now adopts it.
@@ -292,29 +303,13 @@ class LocalRunner:
     def _streams(self, pipeline: Pipeline, decl: Declaration) -> bool:
         """Whether a declaration reads its inputs as streams (conservatively, for full refresh).
 
+        A table following its source's kind is assumed to stream: resetting is the safe side.
         A ``@dlt.table``'s kind is its DataFrame's: it streamed if it has a checkpoint.
         """
-        from medallion.specs import QuerySpec
-
-        spec = decl.spec
-        if isinstance(spec, QuerySpec) and spec.incremental is None:
+        streams = decl.spec.streams(lambda source: True)
+        if streams is None:
             return self.warehouse.checkpoint(pipeline.schema, decl.name).exists()
-        return _streams(spec)
-
-
-def _streams(spec: object) -> bool:
-    """Whether a spec reads its inputs as streams (conservatively, for full refresh)."""
-    from medallion.specs import GoldSpec, QuerySpec, SilverSpec
-
-    if isinstance(spec, StreamingTableSpec):
-        return True  # its flows stream (or apply changes) from their sources
-    if isinstance(spec, QuerySpec | GoldSpec):
-        return bool(spec.incremental)
-    if isinstance(spec, SilverSpec):
-        if spec.incremental is not None:
-            return spec.incremental
-        return True  # default follows the source: assume streaming, resetting is the safe side
-    return False
+        return streams
 
 
 def _is_flow(decl: Declaration) -> bool:
@@ -323,26 +318,15 @@ def _is_flow(decl: Declaration) -> bool:
     A streaming table's own node is not: its flows report the rows, and counting them twice
     would break the event log's sums.
     """
-    return not isinstance(decl.spec, StreamingTableSpec)
+    return not decl.spec.written_by_flows
 
 
 def _flow_type(context: RunContext, decl: Declaration) -> str:
     """``streaming`` or ``batch``, as the event log's ``flow_definition`` says."""
-    from medallion.specs import AutoCdcSnapshotSpec, AutoCdcSpec, GoldSpec, QuerySpec
-
-    spec = decl.spec
-    if isinstance(spec, AutoCdcSpec):
-        return "streaming"
-    if isinstance(spec, AutoCdcSnapshotSpec):
-        return "batch"
-    if isinstance(spec, FlowSpec):
-        return "batch" if spec.once else "streaming"
-    if isinstance(spec, GoldSpec):
-        return "streaming" if spec.incremental else "batch"
-    if isinstance(spec, QuerySpec) and spec.incremental is None:
+    streams = decl.spec.flow_streams(context.source_streams)
+    if streams is None:
         try:  # its DataFrame decides; before the first run its inputs may not exist yet
             streams = context.query_streams(decl)
         except MedallionError:
             streams = False
-        return "streaming" if streams else "batch"
-    return "streaming" if context.is_incremental(decl.name) else "batch"
+    return "streaming" if streams else "batch"

@@ -81,13 +81,6 @@ class SparkPipelinesBackend(DeclarativeBackend):
     """
 
     runtime = "spark-pipelines run"
-    HANDLERS = {
-        **DeclarativeBackend.HANDLERS,
-        StreamingTableSpec: "streaming_table",
-        AppendFlowSpec: "append_flow",
-        AutoCdcSpec: "auto_cdc",
-        AutoCdcSnapshotSpec: "auto_cdc_snapshot",
-    }
 
     def __init__(self, pipeline: Pipeline, api: ModuleType | Any | None = None) -> None:
         super().__init__(pipeline)
@@ -104,6 +97,8 @@ class SparkPipelinesBackend(DeclarativeBackend):
         self._partitions: dict[str, tuple[str, ...]] = {}
         #: Streaming tables waiting for their first flow (see :meth:`streaming_table`).
         self._pending: dict[str, StreamingTableSpec] = {}
+        #: Every streaming table declared (the flows writing one enforce its rules).
+        self._streaming_tables: dict[str, StreamingTableSpec] = {}
         _BACKENDS.add(self)
 
     def dataset(self, spec: TableSpec, **kwargs: Any) -> Dataset:
@@ -276,6 +271,7 @@ class SparkPipelinesBackend(DeclarativeBackend):
         spec: StreamingTableSpec = decl.spec  # type: ignore[assignment]
         warn_clustering(spec.name, spec.cluster_by)
         self._pending[spec.name] = spec
+        self._streaming_tables[spec.name] = spec
         self.streaming[spec.name] = True
         return []
 
@@ -305,8 +301,8 @@ class SparkPipelinesBackend(DeclarativeBackend):
                               "the server refuses one-time flows "
                               "(DEFINE_FLOW_ONCE_OPTION_NOT_SUPPORTED)",
                               "append the backfill with a streaming flow, or run it locally")
-        target = self.pipeline[spec.target].spec if spec.target in self.pipeline else None
-        if not isinstance(target, StreamingTableSpec):
+        target = self._streaming_tables.get(spec.target)
+        if target is None:
             raise BackendError(
                 f"{decl.describe()}: its target '{spec.target}' is not declared yet with "
                 "create_streaming_table; under spark-pipelines the table (and its rules, which "
@@ -392,6 +388,17 @@ class SparkPipelinesBackend(DeclarativeBackend):
         raise unsupported(decl, "create_auto_cdc_from_snapshot_flow",
                           "pyspark.pipelines 4.2 has no snapshot AUTO CDC",
                           "run the pipeline locally or on Databricks")
+
+    HANDLERS = {
+        BronzeSpec: bronze,
+        SilverSpec: silver,
+        GoldSpec: gold,
+        QuerySpec: query,
+        StreamingTableSpec: streaming_table,
+        AppendFlowSpec: append_flow,
+        AutoCdcSpec: auto_cdc,
+        AutoCdcSnapshotSpec: auto_cdc_snapshot,
+    }
 
 
 #: Backends alive in this process: :func:`register_file` flushes them after a file ran.
@@ -498,7 +505,7 @@ def register_file(path: str | os.PathLike[str], spark: Any = None) -> None:
     Raises:
         BackendError: when called outside ``spark-pipelines run`` / ``dry-run``.
     """
-    from medallion.backends import in_spark_pipelines
+    from medallion.backends.runtime import in_spark_pipelines
 
     if not in_spark_pipelines():
         raise BackendError(

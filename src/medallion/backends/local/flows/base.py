@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from medallion.backends.local import checkpoint as checkpoints
 from medallion.backends.local.available_now import BatchHandler, run_available_now
@@ -16,13 +16,11 @@ from medallion.backends.local.result import TableResult
 from medallion.backends.local.run_context import RunContext, TableReader
 from medallion.backends.local.warehouse import write_json_atomic
 from medallion.graph import is_external
-from medallion.pipeline import Declaration
-from medallion.specs.flows import FlowSpec, SinkSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-    from medallion.specs.base import Definition
+    from medallion.pipeline import Declaration
 
 _MEDALLION_STATE_VERSION = 2  # 2: inputs are stamps (version@commit time)
 
@@ -30,15 +28,13 @@ _MEDALLION_STATE_VERSION = 2  # 2: inputs are stamps (version@commit time)
 class Flow:
     """Runs one declaration on the local runner."""
 
-    spec_type: ClassVar[type[Definition]]
-
     def __init__(self, run: RunContext, decl: Declaration) -> None:
         self.run = run
         self.decl = decl
         self.reader: TableReader = run.for_table(decl)
         self.result = TableResult(name=decl.name, layer=decl.spec.layer)
-        if isinstance(decl.spec, FlowSpec):
-            self.result.target = decl.spec.target
+        if decl.spec.is_flow:
+            self.result.target = decl.spec.writes()
 
     @property
     def spec(self) -> Any:
@@ -48,23 +44,23 @@ class Flow:
     @property
     def table_name(self) -> str:
         """The table this declaration writes: its own, or a flow's target."""
-        spec = self.decl.spec
-        return spec.target if isinstance(spec, FlowSpec) else spec.name
+        return self.decl.spec.writes()
 
     @property
     def target(self) -> Target:
         """Where the table's rows go (for a flow: its target, with the target's settings)."""
         table = self.table_name
         spec = self.run.table_spec(table)
-        if isinstance(spec, SinkSpec):
-            return self.run.sink_target(spec)
+        destination = spec.destination()
+        if destination is not None:
+            return self.run.sink_target(spec.name, destination)
         return Target.of(spec, self.run.schema, self.run.path(table),
                          owner=self.run.pipeline.name)
 
     @property
     def query_name(self) -> str:
         """Streaming query name (unique among the pipeline's flows)."""
-        if isinstance(self.decl.spec, FlowSpec):
+        if self.decl.spec.is_flow:
             return f"medallion_{self.run.schema}_{self.table_name}_flow_{self.decl.name}"
         return f"medallion_{self.run.schema}_{self.decl.name}"
 
@@ -76,7 +72,7 @@ class Flow:
         table (full refresh) resets every flow writing it.
         """
         folder = self.run.warehouse.checkpoint(self.run.schema, self.table_name)
-        if isinstance(self.decl.spec, FlowSpec):
+        if self.decl.spec.is_flow:
             return folder / "flows" / self.decl.name
         return folder
 
@@ -165,12 +161,11 @@ class Flow:
 
     def outputs_versions(self) -> dict[str, int | None]:
         """Current Delta version of every table this flow writes."""
-        names = ((self.table_name,) if isinstance(self.decl.spec, FlowSpec)
-                 else self.spec.outputs())
+        names = self.decl.spec.written_tables()
         return {name: self.run.warehouse.version(self.run.schema, name) for name in names}
 
     def _read_state(self) -> dict[str, Any] | None:
-        if isinstance(self.decl.spec, FlowSpec):  # flows keep it with their checkpoint
+        if self.decl.spec.is_flow:  # flows keep it with their checkpoint
             state = self.flow_state().get("fingerprint_state")
             return state if isinstance(state, dict) else None
         return self.run.warehouse.read_state(self.run.schema, self.decl.name)
@@ -185,7 +180,7 @@ class Flow:
         same_inputs = json.dumps(state.get("fingerprint"), sort_keys=True) == json.dumps(
             fingerprint, sort_keys=True
         )
-        if isinstance(self.decl.spec, FlowSpec):
+        if self.decl.spec.is_flow:
             # A flow only adds what is new in its sources (its checkpoint knows what it read);
             # other flows writing the same table do not make it stale.
             return same_inputs
@@ -197,7 +192,7 @@ class Flow:
         if fingerprint is None:
             return
         state = {"fingerprint": fingerprint, "outputs": self.outputs_versions(), **(extra or {})}
-        if isinstance(self.decl.spec, FlowSpec):
+        if self.decl.spec.is_flow:
             self.save_flow_state({**self.flow_state(), "fingerprint_state": state})
             return
         self.run.warehouse.write_state(self.run.schema, self.decl.name, state)

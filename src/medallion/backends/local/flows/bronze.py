@@ -39,13 +39,14 @@ from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.result import SchemaChange
 from medallion.backends.local.run_context import RunContext
 from medallion.errors import TableRunError
-from medallion.pipeline import Declaration
 from medallion.specs.bronze import BronzeSpec
 from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.types import DataType
+
+    from medallion.pipeline import Declaration
 
 #: Where a new user gets input, said when a bronze source folder is missing or empty.
 SAMPLE_INPUT_HINT = (
@@ -61,7 +62,6 @@ INFERENCE_MAX_BYTES = 50 * 1024**3
 class BronzeFlow(Flow):
     """Lands the files of a :class:`BronzeSpec` in its Delta table."""
 
-    spec_type = BronzeSpec
     spec: BronzeSpec
 
     def __init__(self, run: RunContext, decl: Declaration) -> None:

@@ -15,7 +15,7 @@ For each micro-batch of change events (see :mod:`medallion.core.cdc` for the fol
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from medallion.backends.local import delta, merge
 from medallion.backends.local.columns import spark_confirms
@@ -57,8 +57,9 @@ class CdcTargetFlow(Flow):
         target = self.target
         if target.version() is not None:
             return
-        table = self.run.table_spec(target.name)
-        if isinstance(table, StreamingTableSpec) and table.schema_ is not None:
+        # The graph checked it: a flow writes only a table declared by create_streaming_table.
+        table = cast("StreamingTableSpec", self.run.table_spec(target.name))
+        if table.schema_ is not None:
             schema = declared_schema(table.schema_)
             if scd2_type is not None and not {START_AT, END_AT} <= set(schema.fieldNames()):
                 raise TableRunError(
@@ -80,7 +81,6 @@ class CdcTargetFlow(Flow):
 class AutoCdcFlow(CdcTargetFlow):
     """Runs an :class:`AutoCdcSpec`."""
 
-    spec_type = AutoCdcSpec
     spec: AutoCdcSpec
 
     def check_columns(self) -> None:  # noqa: D102

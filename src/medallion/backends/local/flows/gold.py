@@ -46,7 +46,6 @@ _REWRITES = ("CREATE OR REPLACE", "REPLACE TABLE", "RESTORE", "TRUNCATE", "CREAT
 class GoldFlow(Flow):
     """Runs a :class:`GoldSpec` (the windowed streaming kind is :class:`WindowedGoldFlow`)."""
 
-    spec_type = GoldSpec
     spec: GoldSpec
 
     def check_columns(self) -> None:  # noqa: D102

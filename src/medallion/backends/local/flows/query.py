@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 class QueryFlow(RuledFlow):
     """Runs a :class:`QuerySpec`: call the function, apply the rules, write."""
 
-    spec_type = QuerySpec
     spec: QuerySpec
 
     def _dataframe(self) -> DataFrame:

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 class SilverFlow(RuledFlow):
     """Runs a :class:`SilverSpec`: prepare → rules → (quarantine) → dedup → joins → write."""
 
-    spec_type = SilverSpec
     spec: SilverSpec
 
     def check_columns(self) -> None:  # noqa: D102
@@ -29,7 +28,7 @@ class SilverFlow(RuledFlow):
 
     def process(self) -> None:
         """Stream new source rows in, or recompute the view."""
-        if self.run.silver_incremental(self.spec):
+        if self.spec.streams(self.run.source_streams):
             self._incremental()
         else:
             self._view()

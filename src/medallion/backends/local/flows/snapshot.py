@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 class AutoCdcSnapshotFlow(CdcTargetFlow):
     """Runs an :class:`AutoCdcSnapshotSpec`: each new snapshot merged as changes."""
 
-    spec_type = AutoCdcSnapshotSpec
     spec: AutoCdcSnapshotSpec
 
     def process(self) -> None:

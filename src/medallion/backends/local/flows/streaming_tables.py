@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from medallion.backends.local import delta
 from medallion.backends.local.flows.base import Flow
@@ -29,7 +29,6 @@ ONCE_MARKER = "medallion-once-done"
 class StreamingTableFlow(Flow):
     """The node of a :class:`StreamingTableSpec`: create it if needed, sum up its flows."""
 
-    spec_type = StreamingTableSpec
     spec: StreamingTableSpec
 
     def process(self) -> None:
@@ -55,7 +54,6 @@ class StreamingTableFlow(Flow):
 class SinkFlow(StreamingTableFlow):
     """The node of a :class:`SinkSpec`: a Delta sink runs locally, other formats are refused."""
 
-    spec_type = SinkSpec  # type: ignore[assignment]
     spec: SinkSpec
 
     def process(self) -> None:
@@ -74,15 +72,12 @@ class SinkFlow(StreamingTableFlow):
 class AppendFlow(Flow):
     """Runs an :class:`AppendFlowSpec`: the query's rows, checked by the table's rules, appended."""
 
-    spec_type = AppendFlowSpec
     spec: AppendFlowSpec
 
     @property
     def rules(self) -> RuleSet:
         """The rules of the target table (they apply to every flow writing it)."""
-        table = self.run.table_spec(self.spec.target)
-        rules = table.rules if isinstance(table, StreamingTableSpec) else ()
-        return RuleSet(self.spec.target, rules)
+        return RuleSet(self.spec.target, self.spec_of_target.rules)
 
     def process(self) -> None:
         """Append what the query returns (each new micro-batch, or the batch once)."""
@@ -143,9 +138,8 @@ class AppendFlow(Flow):
     @property
     def spec_of_target(self) -> StreamingTableSpec:
         """The target's spec."""
-        table = self.run.table_spec(self.spec.target)
-        assert isinstance(table, StreamingTableSpec)
-        return table
+        # The graph checked it: a flow writes only a table declared by create_streaming_table.
+        return cast("StreamingTableSpec", self.run.table_spec(self.spec.target))
 
     def _append(self, df: DataFrame, batch_id: int) -> None:
         target = self.target
