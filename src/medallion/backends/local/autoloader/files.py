@@ -140,15 +140,21 @@ def _source_log_entries(folder: Path, log_id: int) -> list[str]:
     candidates += [folder / f"{n}.compact" for n in later[:1]]
     for path in candidates:
         if path.exists():
-            entries = []
-            for line in path.read_text().splitlines()[1:]:
-                if not line.strip():
-                    continue
-                entry = json.loads(line)
-                if int(entry.get("batchId", log_id)) == log_id:
-                    entries.append(normalize(str(entry["path"])))
-            return entries
+            return [uri for batch, uri in _log_file(path) if (batch if batch is not None
+                                                               else log_id) == log_id]
     raise CheckpointFormatError(f"no source log for batch {log_id} in {folder}")
+
+
+def _log_file(path: Path) -> list[tuple[int | None, str]]:
+    """The (batch id, file URI) entries of one source log file (``v1`` then JSON lines)."""
+    entries: list[tuple[int | None, str]] = []
+    for line in path.read_text().splitlines()[1:]:
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        batch = entry.get("batchId")
+        entries.append((None if batch is None else int(batch), normalize(str(entry["path"]))))
+    return entries
 
 
 # -- what a rerun would find, without starting the stream ----------------------------------------
@@ -236,16 +242,11 @@ def _planned_files(checkpoint: Path) -> set[str] | None:
     planned: set[str] = set()
     for path in logs:
         try:
-            lines = path.read_text().splitlines()[1:]
-        except OSError:
+            entries = _log_file(path)
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                local = local_path(normalize(str(json.loads(line)["path"])))
-            except (ValueError, KeyError, TypeError):
-                return None
+        for _, uri in entries:
+            local = local_path(uri)
             if local is None:
                 return None
             planned.add(os.path.abspath(local))
