@@ -50,9 +50,9 @@ def test_backlog_commits_and_existing_files(raw: Path, run_pipeline: Any,
         f"file:{folder}/e1.json, file:{folder}/e2.json), which is also the name of metadata "
         "column 'ID'; rename that one in the spec")
     # one Delta commit per file of the backlog, in arrival order (the first append creates the
-    # table; the pipeline that owns it is recorded by a metadata-only commit right after)
+    # table, with the pipeline that owns it, in the same commit)
     assert history(spark, "bronze_backlog") == [
-        (0, "WRITE", "2"), (1, "SET TBLPROPERTIES", None), (2, "WRITE", "2"), (3, "WRITE", "2")]
+        (0, "CREATE TABLE AS SELECT", "2"), (1, "WRITE", "2"), (2, "WRITE", "2")]
     assert sorted(int(r.id) for r in first.read("bronze_backlog").collect()) == [
         1, 2, 11, 12, 21, 22]
     # files present at the first run are never ingested; the table does not exist yet
@@ -69,7 +69,7 @@ def test_backlog_commits_and_existing_files(raw: Path, run_pipeline: Any,
     land(folder, "e3.json", [31], 1_700_000_010)
     second = run_pipeline(p, raise_on_failure=False)
     assert [r.id for r in second.read("bronze_new_only").collect()] == ["31"]
-    assert history(spark, "bronze_backlog")[-1] == (4, "WRITE", "1")
+    assert history(spark, "bronze_backlog")[-1] == (3, "WRITE", "1")
     assert (second["bronze_backlog"].rows_written, second["bronze_new_only"].rows_written) == (
         1, 1)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +22,29 @@ if TYPE_CHECKING:
 #: Table property naming the pipeline that owns (writes) a table; Databricks records its
 #: pipeline the same way (``pipelines.pipelineId``).
 OWNER_PROPERTY = "medallion.pipeline"
+
+
+_TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
+_TXN_VERSION = "spark.databricks.delta.write.txnVersion"
+
+
+@contextlib.contextmanager
+def idempotent(spark: SparkSession, txn: tuple[str, int] | None) -> Iterator[None]:
+    """Within the block, Delta skips a DML commit already made with the same ``(app id, version)``.
+
+    This is what makes a MERGE per micro-batch exactly-once: a batch replayed after a crash
+    (written, but not yet recorded in the checkpoint) commits nothing the second time.
+    """
+    if txn is None:
+        yield
+        return
+    spark.conf.set(_TXN_APP_ID, txn[0])
+    spark.conf.set(_TXN_VERSION, str(txn[1]))
+    try:
+        yield
+    finally:
+        spark.conf.unset(_TXN_APP_ID)
+        spark.conf.unset(_TXN_VERSION)
 
 
 @dataclass(frozen=True)
@@ -98,15 +124,18 @@ def ensure_table(spark: SparkSession, target: Target, schema: StructType) -> Non
     builder.execute()
 
 
-def overwrite(df: DataFrame, target: Target) -> None:
+def overwrite(df: DataFrame, target: Target, *, observed: bool = False) -> None:
     """Replace the table's rows in one commit (readers see the old or the new rows, never a mix).
 
-    A new table is created with its settings and the rows appended to it: a DataFrame
-    overwrite resets Delta's clustering columns, so overwriting an existing clustered table
-    takes a second, metadata-only commit to set them again.
+    A new table is created with its settings and its rows in one commit (:func:`create`).
+    A DataFrame overwrite resets Delta's clustering columns, so overwriting an existing
+    clustered table takes a second, metadata-only commit to set them again. ``observed`` says
+    that ``df`` carries an ``Observation`` the caller reads afterwards.
     """
     spark = df.sparkSession
     if target.version() is None:
+        if (not observed or create_fills_observations(spark)) and create(df, target):
+            return
         ensure_table(spark, target, df.schema)
         df.write.format("delta").mode("append").save(target.uri)
         return
@@ -121,6 +150,70 @@ def overwrite(df: DataFrame, target: Target) -> None:
     )
     if target.cluster_by:
         spark.sql(f"ALTER TABLE {_name(target)} CLUSTER BY ({_columns(target.cluster_by)})")
+
+
+def create(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None) -> bool:
+    """Create the table with its settings and its first rows in one commit.
+
+    One ``CREATE TABLE ... AS SELECT`` carries what a separate ``CREATE TABLE`` would set
+    (comment, properties, the owning pipeline, clustering or partitions) and, with
+    ``txn=(app_id, version)``, the idempotent transaction, in the commit that writes the rows,
+    where creating the table first costs a commit more, and one more snapshot for every later
+    reader of the table. The table is registered in the session catalog by the same statement.
+
+    As with any DataFrame write, the columns are created nullable. Returns False, having done
+    nothing, when the catalog already holds the name (a table outside the pipeline's folder):
+    the caller creates it the two-step way.
+
+    On Spark 4, an ``Observation`` on ``df`` is not filled by this statement (Delta writes the
+    rows in a nested execution the observation never sees); callers reading one check
+    :func:`create_fills_observations` first.
+    """
+    spark = df.sparkSession
+    _check_layout(target, df.schema)
+    view = f"medallion_create_{uuid.uuid4().hex}"
+    df.createOrReplaceTempView(view)
+    try:
+        with idempotent(spark, txn):
+            spark.sql(create_statement(target, f"SELECT * FROM {quote_identifier(view)}"))
+    except Exception as exc:
+        if "TABLE_OR_VIEW_ALREADY_EXISTS" in str(exc) and target.version() is None:
+            return False
+        raise
+    finally:
+        spark.catalog.dropTempView(view)
+    return True
+
+
+def create_statement(target: Target, query: str) -> str:
+    """The ``CREATE TABLE ... AS <query>`` giving ``target`` its settings and owner."""
+    from medallion.backends.local.sqldelta import literal
+
+    sql = f"CREATE TABLE {_name(target)} USING DELTA"
+    if target.partition_cols:
+        sql += f" PARTITIONED BY ({_columns(target.partition_cols)})"
+    if target.cluster_by:
+        sql += f" CLUSTER BY ({_columns(target.cluster_by)})"
+    sql += f" LOCATION {literal(target.uri)}"
+    if target.comment:
+        sql += f" COMMENT {literal(target.comment)}"
+    properties = dict(target.properties)
+    if target.owner is not None:
+        properties[OWNER_PROPERTY] = target.owner
+    if properties:
+        pairs = ", ".join(f"{literal(k)} = {literal(v)}" for k, v in properties.items())
+        sql += f" TBLPROPERTIES ({pairs})"
+    return f"{sql} AS {query}"
+
+
+def create_fills_observations(spark: SparkSession) -> bool:
+    """Whether an ``Observation`` on the rows of :func:`create` is filled (Spark 3 only).
+
+    Spark 4 completes the observation with the outer statement's empty metrics instead.
+    """
+    from medallion.backends.local.connect import is_connect
+
+    return not is_connect(spark) and int(spark.version.split(".")[0]) < 4
 
 
 def _check_layout(target: Target, schema: StructType) -> None:
@@ -143,16 +236,23 @@ def _columns(names: tuple[str, ...]) -> str:
     return ", ".join(quote_identifier(c) for c in names)
 
 
-def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None) -> bool:
+def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None,
+           observed: bool = False) -> bool:
     """Append rows; with ``txn=(app_id, version)`` a replayed micro-batch is skipped by Delta.
 
     Returns False when Delta skipped the write as already done. Then no Spark job ran, so an
-    ``Observation`` on ``df`` is never filled: reading it would block forever.
+    ``Observation`` on ``df`` is never filled: reading it would block forever. A new table is
+    created by this write, in one commit (:func:`create`); ``observed`` says that ``df``
+    carries an ``Observation`` the caller reads afterwards.
     """
+    spark = df.sparkSession
     before = target.version()
+    if before is None and (not observed or create_fills_observations(spark)) and create(
+            df, target, txn=txn):
+        return True
     creating = before is None and not target.has_settings
     if not creating:
-        ensure_table(df.sparkSession, target, df.schema)
+        ensure_table(spark, target, df.schema)
         before = target.version()
     # else this write creates the table: no separate empty commit first, and no lookup of the
     # idempotent transaction in a table that holds nothing yet (Delta computes the table's full
@@ -162,9 +262,9 @@ def append(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None)
         writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
     writer.save(target.uri)
     if creating:
-        ensure_table(df.sparkSession, target, df.schema)  # registers it in the catalog
+        ensure_table(spark, target, df.schema)  # registers it in the catalog
         if target.owner is not None:
-            set_owner(df.sparkSession, target.path, target.owner)
+            set_owner(spark, target.path, target.owner)
     return target.version() != before
 
 

@@ -16,29 +16,6 @@ if TYPE_CHECKING:
 
     from medallion.backends.local.sqldelta import SqlDeltaTable
 
-_TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
-_TXN_VERSION = "spark.databricks.delta.write.txnVersion"
-
-
-@contextlib.contextmanager
-def idempotent(spark: SparkSession, txn: tuple[str, int] | None) -> Iterator[None]:
-    """Within the block, Delta skips a DML commit already made with the same ``(app id, version)``.
-
-    This is what makes a MERGE per micro-batch exactly-once: a batch replayed after a crash
-    (written, but not yet recorded in the checkpoint) commits nothing the second time.
-    """
-    if txn is None:
-        yield
-        return
-    spark.conf.set(_TXN_APP_ID, txn[0])
-    spark.conf.set(_TXN_VERSION, str(txn[1]))
-    try:
-        yield
-    finally:
-        spark.conf.unset(_TXN_APP_ID)
-        spark.conf.unset(_TXN_VERSION)
-
-
 @contextlib.contextmanager
 def cached(source: DataFrame) -> Iterator[tuple[DataFrame, int]]:
     """The MERGE source computed once and kept for the block, with its row count.

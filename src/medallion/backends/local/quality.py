@@ -32,6 +32,11 @@ class Evaluated:
     cached: bool
     _metrics: dict[str, Any] | None = None
 
+    @property
+    def observed(self) -> bool:
+        """Whether the counts come from an ``Observation`` filled by the first write."""
+        return self.observation is not None
+
     def release(self) -> None:
         """Drop the cached rows, if any."""
         if self.cached:

@@ -250,6 +250,35 @@ def commit_info(table_path: Path, version: int) -> dict[str, Any]:
     return {}
 
 
+def written_null_counts(table_path: Path, version: int,
+                        columns: tuple[str, ...]) -> tuple[int, dict[str, int]] | None:
+    """Rows added by one commit and each column's nulls among them, from the files' statistics.
+
+    None when a file of the commit has no statistics for one of ``columns`` (Delta collects
+    them for the first 32 columns by default) or the commit cannot be read. Only top-level
+    columns, by name (a table without column mapping).
+    """
+    path = table_path / "_delta_log" / f"{version:020d}.json"
+    rows = 0
+    nulls = dict.fromkeys(columns, 0)
+    try:
+        with path.open() as lines:
+            for line in lines:
+                add = json.loads(line).get("add")
+                if add is None:
+                    continue
+                stats = json.loads(add.get("stats") or "{}")
+                counted = stats.get("nullCount") or {}
+                if "numRecords" not in stats or any(c not in counted for c in columns):
+                    return None
+                rows += int(stats["numRecords"])
+                for column in columns:
+                    nulls[column] += int(counted[column])
+    except (OSError, ValueError, TypeError):
+        return None
+    return rows, nulls
+
+
 def stamp_at(table_path: Path, version: int) -> str:
     """``"<version>@<commit time in ms>"`` of one commit (see :meth:`Warehouse.stamp`)."""
     return f"{version}@{commit_info(table_path, version).get('timestamp', '')}"

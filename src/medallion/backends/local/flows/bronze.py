@@ -14,7 +14,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from medallion.backends.local import delta
 from medallion.backends.local.autoloader import files as source
@@ -38,12 +38,13 @@ from medallion.backends.local.autoloader.state import SchemaState
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.result import SchemaChange
 from medallion.backends.local.run_context import RunContext
+from medallion.backends.local.warehouse import written_null_counts
 from medallion.errors import TableRunError
 from medallion.specs.bronze import BronzeSpec
 from medallion.specs.sqlexpr import quote_identifier
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
     from pyspark.sql.types import DataType
 
     from medallion.pipeline import Declaration
@@ -259,7 +260,8 @@ class BronzeFlow(Flow):
             plan, census = self._plan(files, batch_id)
             rows = read_files(spark, self.spec, files, plan, census)
             try:
-                self._write(rows, lambda df: delta.append(df, target, txn=(app_id, batch_id)))
+                self._write(rows, lambda df, observed: delta.append(
+                    df, target, txn=(app_id, batch_id), observed=observed))
             except Exception as exc:
                 raise self._failfast(exc, files) from exc
 
@@ -267,8 +269,15 @@ class BronzeFlow(Flow):
         if self.result.rows_in == 0 and not self._notes:
             self._notes.append("no new files")
 
-    def _write(self, df: DataFrame, write: Callable[[DataFrame], bool]) -> None:
-        """Write ``df`` with ``write`` (False: Delta skipped it), counting rows in one pass."""
+    def _write(self, df: DataFrame, write: Callable[[DataFrame, bool], bool]) -> None:
+        """Write ``df`` with ``write(df, observed)`` (False: Delta skipped it), counting its rows.
+
+        The counts come from an ``Observation`` filled by the write itself. A write creating
+        the table does it in one commit (``CREATE TABLE AS SELECT``), which on Spark 4 never
+        fills an observation: the rows then come from the commit's metrics and the malformed
+        and rescued rows from the written files' null counts, with one query of the new table
+        only where those statistics cannot tell.
+        """
         from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
@@ -282,18 +291,46 @@ class BronzeFlow(Flow):
             if corrupt is not None:
                 fitting = fitting & F.col(quote_identifier(corrupt)).isNull()
             counts.append(F.count_if(fitting).alias("rescued"))
-        observation = Observation()
         target = self.target
         before = target.version()
-        if not write(df.observe(observation, *counts)):
-            self._notes.append("a micro-batch already written before an interruption was "
-                               "skipped")
-            return
-        seen = observation.get
+        if before is None and not delta.create_fills_observations(self.run.spark):
+            write(df, False)
+            seen = self._created_counts(counts)
+        else:
+            observation = Observation()
+            if not write(df.observe(observation, *counts), True):
+                self._notes.append("a micro-batch already written before an interruption was "
+                                   "skipped")
+                return
+            seen = observation.get
         self.result.rows_in += int(seen.get("rows", 0) or 0)
         self.result.rows_malformed += int(seen.get("malformed", 0) or 0)
         self.result.rows_rescued += int(seen.get("rescued", 0) or 0)
         self.result.rows_written += delta.rows_written(target, before)
+
+    def _created_counts(self, counts: list[Column]) -> dict[str, Any]:
+        """The counts of the rows that created the table (its first commit)."""
+        target = self.target
+        first = target.version()
+        rescued = self.spec.rescue_column
+        corrupt = self.spec.corrupt_record_column
+        columns = tuple(c for c in (corrupt, rescued) if c is not None)
+        found = None if first is None else written_null_counts(target.path, first, columns)
+        if found is not None:
+            rows, nulls = found
+            seen: dict[str, Any] = {"rows": rows}
+            if corrupt is not None:
+                seen["malformed"] = rows - nulls[corrupt]
+            if rescued is None:
+                return seen
+            with_rescued = rows - nulls[rescued]
+            # Rescued rows are those with rescued data that are not malformed: the statistics
+            # tell when either kind is absent.
+            if corrupt is None or seen["malformed"] == 0 or with_rescued == 0:
+                seen["rescued"] = with_rescued
+                return seen
+        row = self.run.spark.read.format("delta").load(target.uri).agg(*counts).first()
+        return {} if row is None else row.asDict()
 
     def _failfast(self, exc: Exception, files: list[str]) -> Exception:
         """A malformed record under ``mode=FAILFAST`` as a readable error (others unchanged)."""
@@ -330,8 +367,8 @@ class BronzeFlow(Flow):
                           rescue=self.spec.rescue_column is not None)
         target = self.target
 
-        def replace(df: DataFrame) -> bool:
-            delta.overwrite(df, target)
+        def replace(df: DataFrame, observed: bool) -> bool:
+            delta.overwrite(df, target, observed=observed)
             return True
 
         try:

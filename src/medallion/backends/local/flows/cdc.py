@@ -368,7 +368,7 @@ class AutoCdcFlow(CdcTargetFlow):
     def _execute(self, builder: Any, batch_id: int) -> None:
         target = self.target
         before = target.version()
-        with merge.idempotent(self.run.spark, (self.txn_app_id(target.name), batch_id)):
+        with delta.idempotent(self.run.spark, (self.txn_app_id(target.name), batch_id)):
             builder.execute()
         upserted, deleted = merge.change_counts(target, before)
         self.result.rows_written += upserted

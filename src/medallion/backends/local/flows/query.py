@@ -53,9 +53,10 @@ class QueryFlow(RuledFlow):
         before = target.version()
         wrote = True
         if mode == "append":
-            wrote = delta.append(kept, target, txn=(self.txn_app_id(target.name), batch_id or 0))
+            wrote = delta.append(kept, target, txn=(self.txn_app_id(target.name), batch_id or 0),
+                                 observed=evaluated.observed)
         else:
-            delta.overwrite(kept, target)
+            delta.overwrite(kept, target, observed=evaluated.observed)
         self.result.rows_written += delta.rows_written(target, before)
         if wrote:  # a replayed, already committed batch is not counted again (maybe no job ran)
             evaluated.record(self.result)

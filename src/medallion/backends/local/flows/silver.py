@@ -104,7 +104,8 @@ class SilverFlow(RuledFlow):
             try:
                 kept = self._kept(evaluated)
                 before = target.version()
-                wrote = self._write_new_rows(kept, target, (app_id, batch_id))
+                wrote = self._write_new_rows(kept, target, (app_id, batch_id),
+                                             observed=evaluated.observed)
                 written = delta.rows_written(target, before)
                 # A micro-batch replayed after a crash, which Delta had already committed: it is
                 # not counted again (uncached, no job ran, so its counts were never observed).
@@ -130,7 +131,8 @@ class SilverFlow(RuledFlow):
         self._settle_counts()
         self.remember(fingerprint)
 
-    def _write_new_rows(self, kept: DataFrame, target: Target, txn: tuple[str, int]) -> bool:
+    def _write_new_rows(self, kept: DataFrame, target: Target, txn: tuple[str, int], *,
+                        observed: bool) -> bool:
         """Append the batch; with dedup keys, only keys the table does not hold yet.
 
         A duplicate arriving in a later run is not inserted again; with ``dedup_order_by`` a
@@ -140,7 +142,7 @@ class SilverFlow(RuledFlow):
         """
         keys = self.spec.dedup_keys
         if not keys or target.version() is None:
-            return delta.append(kept, target, txn=txn)
+            return delta.append(kept, target, txn=txn, observed=observed)
         condition = " AND ".join(f"t.{core.quote(k)} = s.{core.quote(k)}" for k in keys)
         if self.spec.dedup_order_by is None:
             existing = self.run.spark.read.format("delta").load(target.uri).select(
@@ -180,7 +182,7 @@ class SilverFlow(RuledFlow):
         evaluated = self._evaluate(source)
         try:
             before = target.version()
-            delta.overwrite(self._kept(evaluated), target)
+            delta.overwrite(self._kept(evaluated), target, observed=evaluated.observed)
             written = delta.rows_written(target, before)
             quarantined = 0
             if quarantine is not None:

@@ -146,7 +146,8 @@ class AppendFlow(Flow):
         evaluated = evaluate(self._aligned(df), self.rules, cache=False)
         before = target.version()
         wrote = delta.append(self.rules.kept(evaluated.annotated), target,
-                             txn=(self.txn_app_id(target.name), batch_id))
+                             txn=(self.txn_app_id(target.name), batch_id),
+                             observed=evaluated.observed)
         self.result.rows_written += delta.rows_written(target, before)
         if wrote:  # a replayed, already committed micro-batch ran no job: nothing observed
             evaluated.record(self.result)
