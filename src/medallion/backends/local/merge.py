@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medallion.backends.local.delta import Target
+from medallion.backends.local.delta import idempotent as idempotent  # re-exported
 from medallion.backends.local.warehouse import commit_info
 
 if TYPE_CHECKING:

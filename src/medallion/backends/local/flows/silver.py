@@ -35,7 +35,11 @@ class SilverFlow(RuledFlow):
 
     def _evaluate(self, source: DataFrame, *, merge: bool = False) -> Evaluated:
         prepared = core.prepare(core.well_formed(source, self.spec), self.spec)
-        cache = merge or self.quarantine_target is not None
+        # A first write creating the table on Spark 4 fills no observation (see delta.create):
+        # count from the cached rows then, rather than creating the table in two commits.
+        cache = merge or self.quarantine_target is not None or (
+            self.target.version() is None
+            and not delta.create_fills_observations(self.run.spark))
         evaluated = evaluate(prepared, self.rules, cache=cache)
         if cache:
             evaluated.materialize()
