@@ -20,6 +20,7 @@ import pytest
 
 import medallion
 from medallion import agg
+from medallion.backends.local.warehouse import commit_info, latest_version
 from tests.spark.conftest import write_json_lines
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -72,15 +73,15 @@ def expected(rows: dict[int, Row]) -> list[tuple[Any, ...]]:
     return sorted(out, key=lambda t: (t[0] is None, t[0] or 0, t[1]))
 
 
-def expected_decomposable(rows: dict[int, Row], *,
-                          extremes: bool = True) -> list[tuple[Any, ...]]:
+def expected_decomposable(rows: dict[int, Row], *, extremes: bool = True,
+                          having: bool = True) -> list[tuple[Any, ...]]:
     """The decomposable gold table (:func:`declare_decomposable`) in plain Python."""
     out = []
     for (customer, region), members in groups_of(rows).items():
         amounts = [Decimal(str(m["amount"])) for m in members]
         stamps = [dt.datetime.fromisoformat(m["ts"]) for m in members if m["ts"]]
         n = len(members)
-        if n < 2:  # having
+        if having and n < 2:
             continue
         mean = (sum(amounts) / n).quantize(Decimal("0.000001"), ROUND_HALF_UP)
         row: tuple[Any, ...] = (customer, region, n, len(stamps), sum(amounts), mean)
@@ -91,7 +92,8 @@ def expected_decomposable(rows: dict[int, Row], *,
     return sorted(out, key=lambda t: (t[0] is None, t[0] or 0, t[1]))
 
 
-def declare_decomposable(name: str, source: str, *, extremes: bool = True) -> None:
+def declare_decomposable(name: str, source: str, *, extremes: bool = True,
+                         having: bool = True) -> None:
     medallion.gold_aggregate(
         name=name, source=source, filter="status != 'cancelled'",
         group_by=["customer_id", "upper(region) AS region"],
@@ -102,7 +104,7 @@ def declare_decomposable(name: str, source: str, *, extremes: bool = True) -> No
               if extremes else []),
         ],
         derived={"span_days": "datediff(last_ts, first_ts)"} if extremes else {},
-        having="orders >= 2",
+        having="orders >= 2" if having else None,
     )
 
 
@@ -270,6 +272,8 @@ def test_group_aggregate_reads_only_the_change_feed(run_pipeline: Any, medallion
                 return frame(list(model.values()))
 
             declare_decomposable("sums", "orders", extremes=False)
+            # without having, the view is rewritten from the partials instead of MERGEd
+            declare_decomposable("all_sums", "orders", extremes=False, having=False)
             if extremes:  # min/max stay exact under appends
                 declare_decomposable("extremes", "orders")
         return p
@@ -301,9 +305,18 @@ def test_group_aggregate_reads_only_the_change_feed(run_pipeline: Any, medallion
                 (hidden / f.name).rename(f)
 
     second = run_without_old_files()
-    for name in ("sums", "extremes"):
+    for name in ("sums", "all_sums", "extremes"):
         assert (second[name].refresh, second[name].refresh_reason) == ("GROUP_AGGREGATE", "")
     assert sorted_rows(second.read("sums")) == expected_decomposable(model, extremes=False)
+    assert sorted_rows(second.read("all_sums")) == expected_decomposable(
+        model, extremes=False, having=False)
+    # rewritten (one overwrite), not MERGEd; it reports the changed groups it holds as
+    # upserted, and none left it
+    view = medallion_warehouse / "medallion_db" / "all_sums"
+    assert commit_info(view, latest_version(view) or 0)["operation"] == "WRITE"
+    touched = {(r["customer_id"], r["region"].upper()) for r in new if r["status"] != "cancelled"}
+    assert (second["all_sums"].num_upserted_rows, second["all_sums"].num_deleted_rows) == (
+        len(touched), 0)
     assert sorted_rows(second.read("extremes")) == expected_decomposable(model)
 
     # 2. Updates and deletes through a MERGE: count/sum/avg still from the change feed alone.
@@ -322,12 +335,25 @@ def test_group_aggregate_reads_only_the_change_feed(run_pipeline: Any, medallion
      .whenMatchedUpdate(set={c: f"s.{c}" for c in
                              ("customer_id", "region", "status", "amount", "ts")})
      .execute())
+    before = dict(model)
     model.update(updated)
     for i in deleted:
         del model[i]
+    # the groups the change feed touches: pre-images, post-images and deleted rows that pass
+    # the filter
+    changed = {(r["customer_id"], r["region"].upper())
+               for r in [*(before[i] for i in (*updated, *deleted)), *updated.values()]
+               if r["status"] != "cancelled"}
+    had, has = set(groups_of(before)), set(groups_of(model))
     scanned = {f for f in source.rglob("*.parquet")
                if "_delta_log" not in f.parts and "_change_data" not in f.parts}
     p = pipeline(extremes=False)  # min/max after deletes read the source (tested above)
     third = run_without_old_files()
     assert (third["sums"].refresh, third["sums"].refresh_reason) == ("GROUP_AGGREGATE", "")
     assert sorted_rows(third.read("sums")) == expected_decomposable(model, extremes=False)
+    assert (third["all_sums"].refresh, third["all_sums"].refresh_reason) == (
+        "GROUP_AGGREGATE", "")
+    assert sorted_rows(third.read("all_sums")) == expected_decomposable(
+        model, extremes=False, having=False)
+    assert (third["all_sums"].num_upserted_rows, third["all_sums"].num_deleted_rows) == (
+        len(changed & has), len((changed & had) - has))

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 DECOMPOSABLE = ("count", "sum", "avg", "min", "max")
 ROWS = "__medallion_rows"
 DIRTY = "__medallion_dirty"
+#: Column of :func:`apply_changes`: the group had rows before the changes.
+HAD_ROWS = "__medallion_had_rows"
 _SIGN = "__medallion_sign"
 _FLOATING = ("float", "double")
 
@@ -99,7 +101,8 @@ def apply_changes(current: DataFrame, changes: DataFrame, spec: GoldSpec) -> Dat
     """New partials of the groups the change-feed rows touch, from the deltas alone.
 
     ``current`` is the state table; the result has its columns plus :data:`DIRTY` (a
-    ``min``/``max`` whose extreme value left the group: recompute it from the source).
+    ``min``/``max`` whose extreme value left the group: recompute it from the source) and
+    :data:`HAD_ROWS` (the group had rows before the changes).
     """
     from pyspark.sql import functions as F
 
@@ -153,7 +156,8 @@ def apply_changes(current: DataFrame, changes: DataFrame, spec: GoldSpec) -> Dat
             beyond = minus <= was(v) if a.func == "min" else minus >= was(v)
             dirty.append(minus.isNotNull() & (was(v).isNull() | beyond))
     flag = reduce(lambda x, y: x | y, dirty) if dirty else F.lit(False)
-    return joined.select(*columns, F.coalesce(flag, F.lit(False)).alias(DIRTY))
+    return joined.select(*columns, F.coalesce(flag, F.lit(False)).alias(DIRTY),
+                         (F.coalesce(was(ROWS), F.lit(0)) > 0).alias(HAD_ROWS))
 
 
 def recompute(source: DataFrame, groups: DataFrame, spec: GoldSpec) -> DataFrame:

@@ -128,9 +128,11 @@ def overwrite(df: DataFrame, target: Target, *, observed: bool = False) -> None:
     """Replace the table's rows in one commit (readers see the old or the new rows, never a mix).
 
     A new table is created with its settings and its rows in one commit (:func:`create`).
-    A DataFrame overwrite resets Delta's clustering columns, so overwriting an existing
-    clustered table takes a second, metadata-only commit to set them again. ``observed`` says
-    that ``df`` carries an ``Observation`` the caller reads afterwards.
+    A DataFrame overwrite resets Delta's clustering columns, so an existing clustered table
+    is replaced with its settings in one ``CREATE OR REPLACE TABLE ... AS SELECT`` on Spark 4,
+    or, on Spark 3.5 and where that would leave an ``Observation`` unfilled, overwritten and
+    given its clustering again by a second, metadata-only commit. ``observed`` says that ``df``
+    carries an ``Observation`` the caller reads afterwards.
     """
     spark = df.sparkSession
     if target.version() is None:
@@ -141,6 +143,12 @@ def overwrite(df: DataFrame, target: Target, *, observed: bool = False) -> None:
         return
     _check_layout(target, df.schema)
     ensure_table(spark, target, df.schema)
+    if target.cluster_by and not observed and _spark_major(spark) >= 4:
+        # Any DataFrame or INSERT overwrite drops the clustering: replace the table's rows
+        # and settings in one CREATE OR REPLACE TABLE ... AS SELECT instead (Spark 3.5's
+        # Delta refuses it for a table with a location: "does not support truncate")
+        _create_as_select(df, target, replace=True)
+        return
     (
         df.write.format("delta")
         .mode("overwrite")
@@ -169,27 +177,34 @@ def create(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None)
     rows in a nested execution the observation never sees); callers reading one check
     :func:`create_fills_observations` first.
     """
-    spark = df.sparkSession
     _check_layout(target, df.schema)
-    view = f"medallion_create_{uuid.uuid4().hex}"
-    df.createOrReplaceTempView(view)
     try:
-        with idempotent(spark, txn):
-            spark.sql(create_statement(target, f"SELECT * FROM {quote_identifier(view)}"))
+        _create_as_select(df, target, txn=txn)
     except Exception as exc:
         if "TABLE_OR_VIEW_ALREADY_EXISTS" in str(exc) and target.version() is None:
             return False
         raise
-    finally:
-        spark.catalog.dropTempView(view)
     return True
 
 
-def create_statement(target: Target, query: str) -> str:
-    """The ``CREATE TABLE ... AS <query>`` giving ``target`` its settings and owner."""
+def _create_as_select(df: DataFrame, target: Target, *, txn: tuple[str, int] | None = None,
+                      replace: bool = False) -> None:
+    spark = df.sparkSession
+    view = f"medallion_create_{uuid.uuid4().hex}"
+    df.createOrReplaceTempView(view)
+    try:
+        with idempotent(spark, txn):
+            spark.sql(create_statement(target, f"SELECT * FROM {quote_identifier(view)}",
+                                       replace=replace))
+    finally:
+        spark.catalog.dropTempView(view)
+
+
+def create_statement(target: Target, query: str, *, replace: bool = False) -> str:
+    """The ``CREATE [OR REPLACE] TABLE ... AS <query>`` giving ``target`` its settings, owner."""
     from medallion.backends.local.sqldelta import literal
 
-    sql = f"CREATE TABLE {_name(target)} USING DELTA"
+    sql = f"CREATE {'OR REPLACE ' if replace else ''}TABLE {_name(target)} USING DELTA"
     if target.partition_cols:
         sql += f" PARTITIONED BY ({_columns(target.partition_cols)})"
     if target.cluster_by:
@@ -213,7 +228,11 @@ def create_fills_observations(spark: SparkSession) -> bool:
     """
     from medallion.backends.local.connect import is_connect
 
-    return not is_connect(spark) and int(spark.version.split(".")[0]) < 4
+    return not is_connect(spark) and _spark_major(spark) < 4
+
+
+def _spark_major(spark: SparkSession) -> int:
+    return int(spark.version.split(".")[0])
 
 
 def _check_layout(target: Target, schema: StructType) -> None:

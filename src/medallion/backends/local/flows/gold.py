@@ -18,6 +18,7 @@ the event log's ``planning_information`` with the reason):
 
 from __future__ import annotations
 
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 #: Source operations after which its change feed says "everything changed": recompute.
+#: Prefix of the changed groups' key columns in the anti join keeping the others.
+_OTHER = "__medallion_changed"
 _REWRITES = ("CREATE OR REPLACE", "REPLACE TABLE", "RESTORE", "TRUNCATE", "CREATE TABLE")
 
 
@@ -98,10 +101,11 @@ class GoldFlow(Flow):
         record = self._write_state(source) if self._keeps_state() else None
         rows_in: int | None = None
         if record is None:
-            if before is None and not delta.create_fills_observations(self.run.spark):
-                # The table is created with its rows in one commit, which on Spark 4 leaves the
-                # observation unfilled: count the source apart. For a table the count comes
-                # from the Delta log's statistics, no data read.
+            if not delta.create_fills_observations(self.run.spark) and (
+                    before is None or target.cluster_by):
+                # The table is created (or, clustered, replaced) with its rows in one commit,
+                # which on Spark 4 leaves an observation unfilled: count the source apart. For
+                # a table the count comes from the Delta log's statistics, no data read.
                 rows_in = plain.count()
                 delta.overwrite(core.aggregate(plain, self.spec), target)
             else:
@@ -160,7 +164,14 @@ class GoldFlow(Flow):
 
     def _apply_deltas(self, since: int, fingerprint: dict[str, Any] | None,
                       record: dict[str, Any]) -> None:
-        """GROUP_AGGREGATE: add the change feed's deltas to the partials; MERGE both tables."""
+        """GROUP_AGGREGATE: add the change feed's deltas to the partials, then refresh the view.
+
+        The partials hold one row per group, and so does the view: each is rewritten whole,
+        one job and one commit, rather than MERGEd (a MERGE first joins to find the files to
+        rewrite, then rewrites them). The cost follows the number of groups, never the source.
+        A view with a ``having`` condition or its own change data feed is MERGEd instead: the
+        MERGE counts the groups leaving it, and its feed then holds the changed groups only.
+        """
         from pyspark.sql import functions as F
 
         assert fingerprint is not None
@@ -171,15 +182,20 @@ class GoldFlow(Flow):
         current = spark.read.format("delta").load(state_uri)
         keys = core.key_names(spec)
         columns = (*keys, *gold_state.partial_columns(spec))
-        # Materialized and cut from its lineage: a MERGE into the state table makes Spark
+        # Materialized and cut from its lineage: rewriting the state table makes Spark
         # recompute cached plans that read it, which would apply the deltas twice.
         new = gold_state.apply_changes(current, changes, spec).localCheckpoint()
-        # one job counts the changed groups and those whose min/max must be recomputed
-        counted = new.agg(F.count(F.lit(1)).alias("groups"),
-                          F.count_if(F.col(gold_state.DIRTY)).alias("dirty")).first()
+        rows = F.col(gold_state.ROWS)
+        # one job counts the changed groups, those whose min/max must be recomputed, and
+        # those that are in the view after the changes or left it
+        counted = new.agg(
+            F.count(F.lit(1)).alias("groups"),
+            F.count_if(F.col(gold_state.DIRTY)).alias("dirty"),
+            F.count_if(rows > 0).alias("present"),
+            F.count_if(F.col(gold_state.HAD_ROWS) & (rows <= 0)).alias("gone")).first()
         assert counted is not None
         count, dirty = int(counted["groups"]), int(counted["dirty"] or 0)
-        fresh = new.drop(gold_state.DIRTY)
+        fresh = new.drop(gold_state.DIRTY, gold_state.HAD_ROWS)
         if dirty:
             source = spark.read.format("delta").load(self.run.path(spec.source).as_uri())
             redo = gold_state.recompute(
@@ -187,14 +203,23 @@ class GoldFlow(Flow):
             fresh = fresh.where(~F.col(gold_state.DIRTY)).unionByName(redo)
         if count:
             with merge.cached(fresh.select(*columns)) as (kept, _):
-                on = " AND ".join(f"t.{core.quote(k)} <=> s.{core.quote(k)}" for k in keys)
-                (merge.table_at(spark, state_uri)
-                 .merge(kept.alias("s"), on)
-                 .whenMatchedDelete(condition=f"s.{gold_state.ROWS} = 0")
-                 .whenMatchedUpdateAll()
-                 .whenNotMatchedInsertAll(condition=f"s.{gold_state.ROWS} > 0")
-                 .execute())
-                self._merge(gold_state.finish(kept, spec, record["types"]))
+                untouched = current.join(
+                    kept.select(*[F.col(core.quote(k)).alias(_OTHER + k) for k in keys]),
+                    reduce(lambda x, y: x & y, [F.col(core.quote(k)).eqNullSafe(
+                        F.col(core.quote(_OTHER + k))) for k in keys]), "left_anti")
+                partials = untouched.unionByName(kept.where(rows > 0))
+                (partials.write.format("delta").mode("overwrite")
+                 .save(state_uri))
+                if spec.having or spec.cdf_enabled:
+                    self._merge(gold_state.finish(kept, spec, record["types"]))
+                else:
+                    written = spark.read.format("delta").load(state_uri)
+                    view = gold_state.finish(written, spec, record["types"])
+                    delta.overwrite(view.where(core.KEEP).drop(core.KEEP), self.target)
+                    present = int(counted["present"] or 0)
+                    self.result.rows_written += present
+                    self.result.num_upserted_rows += present
+                    self.result.num_deleted_rows += int(counted["gone"] or 0)
         source_path = self.run.path(spec.source)
         self.result.rows_in = merge.changed_rows(source_path, since, until)
         if dirty:
