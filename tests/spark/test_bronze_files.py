@@ -192,3 +192,36 @@ def test_rerun_without_new_files_starts_no_stream(raw: Path, run_pipeline: Any,
                                "medallion_medallion_db_bronze_globbed"]
     assert sorted(int(r.id) for r in fourth.read("bronze_globbed").collect()) == [1, 2, 3]
     assert fourth["bronze_braced"].rows_written == 1
+
+
+def test_file_stream_rows_read_the_files_the_local_runner_reads(
+        raw: Path, run_pipeline: Any, medallion_spark: Any) -> None:
+    """spark-pipelines' rows (``bronze_rows``, reading the folder) obey the file-choosing options.
+
+    Without ``pathGlobFilter`` on its readers, a plain Spark file read would also ingest the
+    files the local runner's listing leaves out: a silent difference between the two runtimes.
+    """
+    from medallion.core.bronze.rows import bronze_rows
+    from medallion.core.compat import parse_ddl
+    from medallion.specs import BronzeSpec
+
+    spark = medallion_spark
+    for fmt, name, other, body, extra in (
+            ("json", "a.json", "b.jsonl", '{"id": 1}\n{"id": 2}\n', '{"id": 9}\n'),
+            ("csv", "a.csv", "b.tsv", "id\n1\n2\n", "id\n9\n")):
+        folder = raw / fmt
+        folder.mkdir()
+        (folder / name).write_text(body)
+        (folder / other).write_text(extra)  # left out by the glob filter
+        fields: dict[str, Any] = {
+            "name": f"bronze_{fmt}", "path": str(folder), "format": fmt,
+            "schema": "id BIGINT", "options": {"pathGlobFilter": f"*.{fmt}",
+                                               **({"header": "true"} if fmt == "csv" else {})}}
+        with medallion.Pipeline(f"glob_{fmt}") as p:
+            medallion.bronze_autoloader(**fields)
+        local = run_pipeline(p).read(f"bronze_{fmt}")
+        spec = BronzeSpec(**fields)
+        assert spec.schema_ is not None
+        rows = bronze_rows(spark.read, spec, parse_ddl(spec.schema_))
+        assert sorted(r.id for r in rows.collect()) == [1, 2], fmt
+        assert sorted(r.id for r in local.collect()) == [1, 2], fmt

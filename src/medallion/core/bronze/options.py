@@ -92,9 +92,9 @@ def reader_options(spec: BronzeSpec, *, inferring: bool, listed: bool) -> dict[s
             Loader's ``cloudFiles.inferColumnTypes=false`` (the default) makes them.
         listed: Leave out the options that choose files (``pathGlobFilter``,
             ``recursiveFileLookup``, ``modifiedBefore``/``After``): the local runner gives
-            its readers the files of a micro-batch it listed itself.
-            :func:`~medallion.core.bronze.rows.bronze_rows` passes it too, as it always has,
-            although it reads ``spec.path``. When inferring listed files (the local runner's
+            its readers the files of a micro-batch it listed itself
+            (:func:`~medallion.core.bronze.rows.bronze_rows`, which reads ``spec.path``, keeps
+            them). When inferring listed files (the local runner's
             census of a batch's columns) ``mode`` is left out as well: inference reads
             permissively, and a malformed record is the read's business (kept, or failing the
             run under ``mode=FAILFAST``).

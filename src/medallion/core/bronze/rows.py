@@ -14,7 +14,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from medallion.core.bronze import add_metadata, metadata_column
-from medallion.core.bronze.options import reader_options
+from medallion.core.bronze.options import FILE_CHOOSING, reader_options
 from medallion.core.bronze.rescue import fits, json_record, rescued_struct, typed
 from medallion.specs.sqlexpr import quote_identifier
 
@@ -66,8 +66,8 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
     schema = StructType([f for f in schema.fields if f.name not in own])
     columns = [(f.name, f.dataType) for f in schema.fields]
     if spec.format == "json":
-        raw = add_metadata(reader.format("text").load(spec.path), spec).where(
-            F.trim("value") != "")
+        raw = add_metadata(reader.format("text").options(**choosing(spec)).load(spec.path),
+                           spec).where(F.trim("value") != "")
         rec = json_record(
             F.col("value"), columns, F.col("_metadata.file_path"),
             options=_options(spec), rescue=rescued_name is not None,
@@ -119,9 +119,15 @@ def _csv_rows(reader: Any, spec: BronzeSpec, columns: list[tuple[str, Any]]) -> 
 
 
 def _options(spec: BronzeSpec) -> dict[str, str]:
-    # The options that choose files are left out, as they always were here, although this
-    # reads spec.path itself: keeping them would change what spark-pipelines reads.
-    return reader_options(spec, inferring=False, listed=True)
+    # This reads spec.path itself, so the options that choose files (pathGlobFilter,
+    # recursiveFileLookup, modifiedBefore/After) are kept: the local runner lists files with
+    # them, and a reader without them would ingest files the local runner never reads.
+    return reader_options(spec, inferring=False, listed=False)
+
+
+def choosing(spec: BronzeSpec) -> dict[str, str]:
+    """The options of ``spec`` that choose which files are read (see ``FILE_CHOOSING``)."""
+    return {k: v for k, v in spec.options.items() if k.lower() in FILE_CHOOSING}
 
 
 def finish(df: DataFrame, spec: BronzeSpec, data: list[Column], rescued: Column,
