@@ -59,7 +59,9 @@ def test_failing_cast_shows_one_paragraph(tmp_path: Path) -> None:
     assert ("  silver_orders: Table 'silver_orders' failed: [CAST_INVALID_INPUT] The value "
             "'abc' of the type \"STRING\" cannot be cast to \"INT\" because it is malformed. "
             "Correct the value as per the syntax, or change its target type. Use `try_cast` to "
-            "tolerate malformed input and return NULL instead. SQLSTATE: 22018"
+            "tolerate malformed input and return NULL instead. SQLSTATE: 22018 "
+            # Spark's query context, on the same line: the expression that failed
+            "== SQL (line 1, position 1) == CAST(amount AS INT)"
             ) in proc.stdout.splitlines()
     # Routed, not lost: Spark's own record of the error, stack trace included, is in the log.
     log = (warehouse / "_system" / "logs" / "spark.log").read_text()
