@@ -135,18 +135,17 @@ def overwrite(df: DataFrame, target: Target, *, observed: bool = False) -> None:
     carries an ``Observation`` the caller reads afterwards.
     """
     spark = df.sparkSession
+    as_select = as_select_overwrite(spark, target) and (
+        not observed or create_fills_observations(spark))
     if target.version() is None:
-        if (not observed or create_fills_observations(spark)) and create(df, target):
+        if as_select and create(df, target):
             return
         ensure_table(spark, target, df.schema)
         df.write.format("delta").mode("append").save(target.uri)
         return
     _check_layout(target, df.schema)
     ensure_table(spark, target, df.schema)
-    if target.cluster_by and not observed and _spark_major(spark) >= 4:
-        # Any DataFrame or INSERT overwrite drops the clustering: replace the table's rows
-        # and settings in one CREATE OR REPLACE TABLE ... AS SELECT instead (Spark 3.5's
-        # Delta refuses it for a table with a location: "does not support truncate")
+    if as_select:
         _create_as_select(df, target, replace=True)
         return
     (
@@ -202,23 +201,29 @@ def _create_as_select(df: DataFrame, target: Target, *, txn: tuple[str, int] | N
 
 def create_statement(target: Target, query: str, *, replace: bool = False) -> str:
     """The ``CREATE [OR REPLACE] TABLE ... AS <query>`` giving ``target`` its settings, owner."""
-    from medallion.backends.local.sqldelta import literal
+    from medallion.backends.local.sqldelta import table_clauses
 
-    sql = f"CREATE {'OR REPLACE ' if replace else ''}TABLE {_name(target)} USING DELTA"
-    if target.partition_cols:
-        sql += f" PARTITIONED BY ({_columns(target.partition_cols)})"
-    if target.cluster_by:
-        sql += f" CLUSTER BY ({_columns(target.cluster_by)})"
-    sql += f" LOCATION {literal(target.uri)}"
-    if target.comment:
-        sql += f" COMMENT {literal(target.comment)}"
     properties = dict(target.properties)
     if target.owner is not None:
         properties[OWNER_PROPERTY] = target.owner
-    if properties:
-        pairs = ", ".join(f"{literal(k)} = {literal(v)}" for k, v in properties.items())
-        sql += f" TBLPROPERTIES ({pairs})"
-    return f"{sql} AS {query}"
+    clauses = table_clauses(location=target.uri, comment=target.comment, properties=properties,
+                            cluster_by=target.cluster_by, partition_cols=target.partition_cols)
+    return (f"CREATE {'OR REPLACE ' if replace else ''}TABLE {_name(target)} USING DELTA"
+            f"{clauses} AS {query}")
+
+
+def as_select_overwrite(spark: SparkSession, target: Target) -> bool:
+    """Whether :func:`overwrite` writes ``target`` with one ``CREATE [OR REPLACE] TABLE AS``.
+
+    A new table always (:func:`create`). An existing clustered one on Spark 4: any DataFrame
+    or ``INSERT`` overwrite drops Delta's clustering, so the replace keeps it in the same
+    commit (Spark 3.5's Delta refuses the replace for a table with a location: "does not
+    support truncate"). Where that statement leaves an ``Observation`` unfilled
+    (:func:`create_fills_observations`), an observed overwrite takes the two-step way.
+    """
+    if target.version() is None:
+        return True
+    return bool(target.cluster_by) and _spark_major(spark) >= 4
 
 
 def create_fills_observations(spark: SparkSession) -> bool:

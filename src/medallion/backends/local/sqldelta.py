@@ -51,7 +51,15 @@ def create_table(spark: SparkSession, *, qualified: str, location: str, schema: 
                  cluster_by: tuple[str, ...], partition_cols: tuple[str, ...]) -> None:
     """``CREATE TABLE IF NOT EXISTS`` with what ``DeltaTable.createIfNotExists`` would set."""
     name = ".".join(quoted(p) for p in qualified.split("."))
-    sql = f"CREATE TABLE IF NOT EXISTS {name} ({column_ddl(schema)}) USING DELTA"
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} ({column_ddl(schema)}) USING DELTA"
+              + table_clauses(location=location, comment=comment, properties=properties,
+                              cluster_by=cluster_by, partition_cols=partition_cols))
+
+
+def table_clauses(*, location: str, comment: str | None, properties: dict[str, str],
+                  cluster_by: tuple[str, ...], partition_cols: tuple[str, ...]) -> str:
+    """The clauses of ``CREATE TABLE`` after ``USING DELTA``: layout, location, comment, props."""
+    sql = ""
     if partition_cols:
         sql += f" PARTITIONED BY ({', '.join(quoted(c) for c in partition_cols)})"
     if cluster_by:
@@ -62,7 +70,7 @@ def create_table(spark: SparkSession, *, qualified: str, location: str, schema: 
     if properties:
         props = ", ".join(f"{literal(k)} = {literal(v)}" for k, v in properties.items())
         sql += f" TBLPROPERTIES ({props})"
-    spark.sql(sql)
+    return sql
 
 
 def _assignments(values: dict[str, Any]) -> list[tuple[str, str]]:

@@ -70,7 +70,8 @@ def bronze_rows(reader: Any, spec: BronzeSpec, schema: Any) -> DataFrame:
                            spec).where(F.trim("value") != "")
         rec = json_record(
             F.col("value"), columns, F.col("_metadata.file_path"),
-            options=_options(spec), rescue=rescued_name is not None,
+            options=reader_options(spec, inferring=False, listed=True),
+            rescue=rescued_name is not None,
             rescue_unknown=spec.evolution_mode in ("rescue", "none"), rescue_case=True)
         out = [rec.values[name].alias(name) for name, _ in columns]
         if rescued_name is not None:

@@ -40,9 +40,9 @@ from medallion.specs.gold import GoldSpec
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-#: Source operations after which its change feed says "everything changed": recompute.
 #: Prefix of the changed groups' key columns in the anti join keeping the others.
 _OTHER = "__medallion_changed"
+#: Source operations after which its change feed says "everything changed": recompute.
 _REWRITES = ("CREATE OR REPLACE", "REPLACE TABLE", "RESTORE", "TRUNCATE", "CREATE TABLE")
 
 
@@ -101,8 +101,8 @@ class GoldFlow(Flow):
         record = self._write_state(source) if self._keeps_state() else None
         rows_in: int | None = None
         if record is None:
-            if not delta.create_fills_observations(self.run.spark) and (
-                    before is None or target.cluster_by):
+            if delta.as_select_overwrite(self.run.spark, target) and (
+                    not delta.create_fills_observations(self.run.spark)):
                 # The table is created (or, clustered, replaced) with its rows in one commit,
                 # which on Spark 4 leaves an observation unfilled: count the source apart. For
                 # a table the count comes from the Delta log's statistics, no data read.
