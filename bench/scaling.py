@@ -8,7 +8,7 @@ warehouse, the smaller first; with ``--with-plain`` the hand-written pipeline of
 ``bench/orders_pipeline.py`` runs at both sizes too, for comparison.
 
     python bench/scaling.py [--small 1000000] [--large 10000000] [--with-plain]
-                            [--driver-memory 4g]
+                            [--driver-memory 1g]
 """
 
 from __future__ import annotations
@@ -33,14 +33,17 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000_000)
     parser.add_argument("--large", type=int, default=10_000_000)
     parser.add_argument("--with-plain", action="store_true")
-    parser.add_argument("--driver-memory", default="4g",
-                        help="the driver JVM's heap (Spark's default, 1g, runs out of memory "
-                             "caching silver's 10M-row micro-batch)")
+    parser.add_argument("--driver-memory", default=None,
+                        help="the driver JVM's heap (default: medallion's, a quarter of the "
+                             "machine's memory between 1 and 8 GiB)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="medallion-scaling-"))
     spark = local_session(app_name="medallion-scaling", quiet_startup_log=work / "spark.log",
-                          conf={"spark.driver.memory": args.driver_memory})
+                          conf={} if args.driver_memory is None
+                          else {"spark.driver.memory": args.driver_memory})
+    heap = spark.sparkContext.getConf().get("spark.driver.memory", "1g (Spark's default)")
+    print(f"driver heap: {heap}", flush=True)
     sides = [("medallion", run_medallion)] + ([("plain", run_plain)] if args.with_plain else [])
     warm = data.generate(spark, work / "warm-raw", 2000, files=2)
     for side, run in sides:

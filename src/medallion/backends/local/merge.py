@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from medallion.backends.local import caching
 from medallion.backends.local.delta import Target
 from medallion.backends.local.delta import idempotent as idempotent  # re-exported
 from medallion.backends.local.warehouse import commit_info
@@ -24,7 +25,7 @@ def cached(source: DataFrame) -> Iterator[tuple[DataFrame, int]]:
     A MERGE evaluates its source more than once (to find the files it touches, then to write
     them); when the source scans a table or folds a history, computing it once is cheaper.
     """
-    kept = source.persist()
+    kept = caching.keep(source)
     try:
         yield kept, kept.count()
     finally:

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from medallion.backends.local import caching
 from medallion.backends.local.result import ExpectationResult, TableResult
 from medallion.core.rules import RuleSet, expectation_counts
 from medallion.errors import MedallionError
@@ -102,7 +103,7 @@ def evaluate(df: DataFrame, rules: RuleSet, *, cache: bool) -> Evaluated:
 
     annotated = rules.annotate(df)
     if cache:  # counted by materialize(), from the cached masks
-        return Evaluated(rules, annotated.persist(), None, cached=True)
+        return Evaluated(rules, caching.keep(annotated), None, cached=True)
     observation = Observation()
     annotated = annotated.observe(observation, *rules.metric_columns())
     return Evaluated(rules, annotated, observation, cached=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -66,7 +67,10 @@ def local_session(
     Args:
         app_name: Spark application name.
         master: Spark master; default ``$MEDALLION_SPARK_MASTER`` or ``local[*]``.
-        conf: Extra Spark settings (they override medallion's defaults).
+        conf: Extra Spark settings (they override medallion's defaults). A JVM started here
+            without a chosen heap gets a quarter of the machine's memory, between 1 and 8 GiB,
+            instead of Spark's 1 GiB (see :func:`default_driver_memory`); pass
+            ``{"spark.driver.memory": "2g"}`` to choose it.
         log_level: Spark log level once started.
         quiet_startup_log: When given, the JVM's console output (dependency resolution, log4j
             warnings) goes to this file instead of the terminal, and so does everything Spark
@@ -116,7 +120,11 @@ def local_session(
     builder = SparkSession.builder.appName(app_name).master(
         master or os.environ.get("MEDALLION_SPARK_MASTER", "local[*]")
     )
-    for key, value in {**DEFAULT_CONF, **(conf or {})}.items():
+    settings = {**DEFAULT_CONF, **(conf or {})}
+    heap = default_driver_memory(settings)
+    if heap is not None:
+        settings["spark.driver.memory"] = heap
+    for key, value in settings.items():
         builder = builder.config(key, value)
     builder = configure_spark_with_delta_pip(builder)
     with _stderr_to(quiet_startup_log):
@@ -127,6 +135,73 @@ def local_session(
 
         route_spark_logs(spark, quiet_startup_log)
     return _with_warehouse(spark, warehouse)
+
+
+#: The driver heap a local session gets, as a share of the machine's memory, when nobody set one.
+HEAP_SHARE = 4
+HEAP_MIN_MB = 1024
+HEAP_MAX_MB = 8192
+
+
+def default_driver_memory(conf: Mapping[str, str],
+                          environ: Mapping[str, str] | None = None,
+                          physical_mb: int | None = None) -> str | None:
+    """The driver heap to start a local JVM with, or None to leave Spark's setting alone.
+
+    In local mode the driver JVM is also the only executor, and Spark's default heap is 1 GiB
+    whatever the machine. That is too small for the runner's large micro-batches: a 10M-order
+    reference pipeline dies with ``OutOfMemoryError`` while silver keeps its micro-batch for the
+    kept rows and the quarantine (measured, docs/benchmarks.md "Scaling"). So a session started
+    here gets a quarter of the physical memory, between 1 and 8 GiB, unless the heap was chosen
+    anywhere Spark reads it from: ``conf``, ``$SPARK_DRIVER_MEMORY``, ``--driver-memory`` in
+    ``$PYSPARK_SUBMIT_ARGS``, or ``spark.driver.memory`` in ``spark-defaults.conf``.
+
+    Example:
+        >>> default_driver_memory({}, environ={}, physical_mb=16384)
+        '4096m'
+        >>> default_driver_memory({"spark.driver.memory": "2g"}, environ={}) is None
+        True
+    """
+    env = os.environ if environ is None else environ
+    if "spark.driver.memory" in conf or env.get("SPARK_DRIVER_MEMORY"):
+        return None
+    if "--driver-memory" in env.get("PYSPARK_SUBMIT_ARGS", ""):
+        return None
+    if _spark_defaults_set_heap(env):
+        return None
+    total = _physical_memory_mb() if physical_mb is None else physical_mb
+    if total is None:
+        return None
+    return f"{max(HEAP_MIN_MB, min(HEAP_MAX_MB, total // HEAP_SHARE))}m"
+
+
+def _physical_memory_mb() -> int | None:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20)
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: leave Spark's default
+        return None
+
+
+def _spark_defaults_set_heap(env: Mapping[str, str]) -> bool:
+    """Whether the ``spark-defaults.conf`` Spark would read sets ``spark.driver.memory``."""
+    folders = [env.get("SPARK_CONF_DIR")]
+    if env.get("SPARK_HOME"):
+        folders.append(os.path.join(env["SPARK_HOME"], "conf"))
+    try:
+        import pyspark
+
+        folders.append(os.path.join(os.path.dirname(pyspark.__file__), "conf"))
+    except ImportError:
+        pass
+    for folder in filter(None, folders):
+        path = Path(folder) / "spark-defaults.conf"
+        if not path.is_file():
+            continue
+        # A java.util.Properties file: "key value", "key=value" or "key:value".
+        if re.search(r"^\s*spark\.driver\.memory\s*[\s=:]", path.read_text(errors="replace"),
+                     re.MULTILINE):
+            return True
+    return False
 
 
 def _with_warehouse(spark: SparkSession, warehouse: str | os.PathLike[str] | None) -> SparkSession:

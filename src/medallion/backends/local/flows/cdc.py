@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from medallion.backends.local import delta, merge
+from medallion.backends.local import caching, delta, merge
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.flows.streaming_tables import declared_schema
@@ -129,7 +129,7 @@ class AutoCdcFlow(CdcTargetFlow):
         else:
             applied = state.get("max_sequence")
         g = _decode(applied, self.seq_type)
-        raw = core.events(batch, spec).persist()
+        raw = caching.keep(core.events(batch, spec))
         events = core.dedupe(raw, spec.keys)
         try:
             seq, op = F.col(core.SEQ), F.col(core.OP)
@@ -203,7 +203,7 @@ class AutoCdcFlow(CdcTargetFlow):
         history: DataFrame | None = None
         new_applied: str | None = None
         if late_keys is not None:
-            history = self._history(late_keys).persist()
+            history = caching.keep(self._history(late_keys))
             row = history.agg(_encode(F.greatest(
                 F.max(F.col(core.SEQ)),
                 _decode(self.flow_state().get("max_sequence"), self.seq_type),

@@ -22,7 +22,7 @@ from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medallion.backends.local import delta, merge
+from medallion.backends.local import caching, delta, merge
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.warehouse import (
@@ -295,7 +295,7 @@ class GoldFlow(Flow):
         source_path = self.run.path(spec.source)
         spark = self.run.spark
         changes, until = self._changes(since, fingerprint)
-        groups = core.changed_groups(changes, spec).persist()
+        groups = caching.keep(core.changed_groups(changes, spec))
         try:
             # The source is at version `until` (it was written earlier in this run, if at all).
             source = spark.read.format("delta").load(source_path.as_uri())

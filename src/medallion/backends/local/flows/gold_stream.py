@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from medallion.backends.local import delta, merge
+from medallion.backends.local import caching, delta, merge
 from medallion.backends.local.delta import Target
 from medallion.core import gold as core
 
@@ -56,7 +56,7 @@ def run_windowed(flow: GoldFlow) -> None:
         else:
             seen = state.get("max_event_micros")
         watermark = None if seen is None else int(seen) - delay
-        rows = core.with_keys(batch, spec).persist()
+        rows = caching.keep(core.with_keys(batch, spec))
         try:
             late = (F.lit(False) if watermark is None
                     else F.unix_micros(F.col(end_key)) <= F.lit(watermark))
