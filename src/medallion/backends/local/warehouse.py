@@ -279,6 +279,38 @@ def written_null_counts(table_path: Path, version: int,
     return rows, nulls
 
 
+def table_rows(table_path: Path) -> int | None:
+    """The rows of a table's latest version, from its files' statistics; None when unknown.
+
+    Replays the JSON commits (adds and removes) and sums ``numRecords`` of the live files: no
+    Spark job, no snapshot. None as soon as the answer would need more: a checkpoint (its
+    parquet is Spark's to read), a file without statistics, a deletion vector (some of a
+    file's rows are gone), or a commit that cannot be read.
+    """
+    log = table_path / "_delta_log"
+    latest = latest_version(table_path)
+    if latest is None or any(".checkpoint" in name for name in os.listdir(log)):
+        return None
+    live: dict[str, int] = {}
+    try:
+        for version in range(latest + 1):
+            with (log / f"{version:020d}.json").open() as lines:
+                for line in lines:
+                    action = json.loads(line)
+                    if "remove" in action:
+                        live.pop(action["remove"]["path"], None)
+                    add = action.get("add")
+                    if add is None:
+                        continue
+                    stats = json.loads(add.get("stats") or "{}")
+                    if "numRecords" not in stats or add.get("deletionVector"):
+                        return None
+                    live[add["path"]] = int(stats["numRecords"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return sum(live.values())
+
+
 def stamp_at(table_path: Path, version: int) -> str:
     """``"<version>@<commit time in ms>"`` of one commit (see :meth:`Warehouse.stamp`)."""
     return f"{version}@{commit_info(table_path, version).get('timestamp', '')}"

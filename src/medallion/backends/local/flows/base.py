@@ -14,7 +14,7 @@ from medallion.backends.local.available_now import BatchHandler, run_available_n
 from medallion.backends.local.delta import Target
 from medallion.backends.local.result import TableResult
 from medallion.backends.local.run_context import RunContext, TableReader
-from medallion.backends.local.warehouse import write_json_atomic
+from medallion.backends.local.warehouse import table_rows, write_json_atomic
 from medallion.graph import is_external
 
 if TYPE_CHECKING:
@@ -138,6 +138,19 @@ class Flow:
     def columns_of(self, table: str) -> list[str]:
         """The columns of an input table, as they are now."""
         return list(self.reader.read(table).columns)
+
+    def rows_of(self, table: str, df: DataFrame) -> int:
+        """The rows of an input table read whole as ``df``: from its Delta log, else counted.
+
+        A pipeline table's latest version is counted from its files' statistics in the log
+        (no Spark job; see :func:`~medallion.backends.local.warehouse.table_rows`); an external
+        table, or one whose log cannot tell, by ``df.count()``.
+        """
+        if not is_external(table):
+            rows = table_rows(self.run.path(table))
+            if rows is not None:
+                return rows
+        return int(df.count())
 
     def process(self) -> None:  # pragma: no cover - abstract
         """Do the flow's work, filling ``self.result``."""

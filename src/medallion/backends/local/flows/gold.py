@@ -104,9 +104,9 @@ class GoldFlow(Flow):
             if delta.as_select_overwrite(self.run.spark, target) and (
                     not delta.create_fills_observations(self.run.spark)):
                 # The table is created (or, clustered, replaced) with its rows in one commit,
-                # which on Spark 4 leaves an observation unfilled: count the source apart. For
-                # a table the count comes from the Delta log's statistics, no data read.
-                rows_in = plain.count()
+                # which on Spark 4 leaves an observation unfilled: count the source apart,
+                # from its Delta log where it can tell (no Spark job).
+                rows_in = self.rows_of(self.spec.source, plain)
                 delta.overwrite(core.aggregate(plain, self.spec), target)
             else:
                 delta.overwrite(core.aggregate(source, self.spec), target, observed=True)

@@ -8,7 +8,7 @@ from medallion.backends.local import delta, merge
 from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.delta import Target
 from medallion.backends.local.flows.ruled import RuledFlow
-from medallion.backends.local.quality import Evaluated, evaluate
+from medallion.backends.local.quality import Evaluated, counted, evaluate
 from medallion.core import silver as core
 from medallion.core.columns import check_silver
 from medallion.specs.silver import SilverSpec
@@ -33,13 +33,22 @@ class SilverFlow(RuledFlow):
         else:
             self._view()
 
-    def _evaluate(self, source: DataFrame, *, merge: bool = False) -> Evaluated:
+    def _evaluate(self, source: DataFrame, *, merge: bool = False,
+                  whole: str | None = None) -> Evaluated:
+        """The rules applied to ``source`` (the table ``whole`` read entire, for a view)."""
         prepared = core.prepare(core.well_formed(source, self.spec), self.spec)
         # A first write creating the table on Spark 4 fills no observation (see delta.create):
         # count from the cached rows then, rather than creating the table in two commits.
-        cache = merge or self.quarantine_target is not None or (
-            self.target.version() is None
-            and not delta.create_fills_observations(self.run.spark))
+        unobserved = self.target.version() is None and not delta.create_fills_observations(
+            self.run.spark)
+        cache = merge or self.quarantine_target is not None or unobserved
+        if (cache and not merge and whole is not None and self.quarantine_target is None
+                and not self.rules.rules and not self.spec.malformed_records
+                and not self.spec.derived):
+            # No rule to count and the whole source read: its rows are the only count, and
+            # its Delta log tells them without a job (nor a cache). Not with derived columns:
+            # a generator there (explode) would change the number of rows.
+            return counted(prepared, self.rules, self.rows_of(whole, source))
         evaluated = evaluate(prepared, self.rules, cache=cache)
         if cache:
             evaluated.materialize()
@@ -183,7 +192,7 @@ class SilverFlow(RuledFlow):
         quarantine = self.quarantine_target
         source = self.reader.read(self.spec.source)
         malformed = self._count_malformed(source)
-        evaluated = self._evaluate(source)
+        evaluated = self._evaluate(source, whole=self.spec.source)
         try:
             before = target.version()
             delta.overwrite(self._kept(evaluated), target, observed=evaluated.observed)
