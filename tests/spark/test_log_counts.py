@@ -9,6 +9,7 @@ Spark's and that a run takes it from the log (neither ``DataFrame.count`` nor a 
 from __future__ import annotations
 
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ PIPELINE = """
          schema: "order_id BIGINT, region STRING, amount DOUBLE"}
       - {kind: silver, name: orders_view, source: bronze_orders, incremental: false,
          casts: {amount: "decimal(10,2)"}}
+      - {kind: silver, name: orders_stream, source: bronze_orders, dedup_keys: [order_id]}
       - kind: gold
         name: sales
         source: orders_view
@@ -78,32 +80,39 @@ def test_first_views_count_their_input_from_the_log(
         {"order_id": 1, "region": "EU", "amount": 5.0},
         {"order_id": 2, "region": "EU", "amount": 1.0},
         {"order_id": 3, "region": "US", "amount": 7.5},
+        {"order_id": 3, "region": "US", "amount": 7.5},
     ])
     spec = tmp_path / "shop.yaml"
     spec.write_text(textwrap.dedent(PIPELINE))
     frame = type(spark.range(1))
     counted: list[str] = []
-    count = frame.count
+    kept: list[str] = []
+    count, persist = frame.count, frame.persist
 
-    def recording(self: Any) -> int:
+    def counting(self: Any) -> int:
         counted.append(self.schema.simpleString())
         return int(count(self))
 
-    monkeypatch.setattr(frame, "count", recording)
-    persist = frame.persist
-
     def keeping(self: Any, *args: Any) -> Any:
-        counted.append("persist " + self.schema.simpleString())
+        kept.append(self.schema.simpleString())
         return persist(self, *args)
 
+    monkeypatch.setattr(frame, "count", counting)
     monkeypatch.setattr(frame, "persist", keeping)
     result = LocalRunner(warehouse=tmp_path / "warehouse", spark=spark).run(
         load_pipeline(str(spec), configuration={"raw": str(raw)}))
     assert result.ok
-    assert result.tables["orders_view"].rows_in == 3
-    assert result.tables["orders_view"].rows_written == 3
-    assert result.tables["sales"].rows_in == 3
+    assert result.tables["orders_view"].rows_in == 4
+    assert result.tables["orders_view"].rows_written == 4
+    # A micro-batch does not tell which files it read (inputFiles() is empty): on Spark 4 the
+    # stream's first write still counts from its cached rows.
+    stream = result.tables["orders_stream"]
+    assert (stream.rows_in, stream.rows_written, stream.duplicates_removed) == (4, 3, 1)
+    assert result.tables["sales"].rows_in == 4
     assert result.tables["sales"].rows_written == 2
     assert counted == []
+    assert len(kept) == (0 if spark.version.startswith("3.") else 1)
     assert sorted(tuple(r) for r in spark.read.table("medallion_db.sales").collect()) == [
-        ("EU", 6), ("US", 7.5)]
+        ("EU", Decimal("6.00")), ("US", Decimal("15.00"))]
+    assert sorted(r.order_id for r in spark.read.table("medallion_db.orders_stream").collect()) \
+        == [1, 2, 3]
