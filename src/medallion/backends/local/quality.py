@@ -117,7 +117,7 @@ def counted(df: DataFrame, rules: RuleSet, rows: int) -> Evaluated:
     if rules.rules:
         raise AssertionError("counted() is only for a table without rules")
     annotated = rules.annotate(df)
-    metrics = rules.metrics_from_groups([(tuple(0 for _ in rules.mask_columns()), rows)])
+    metrics = rules.metrics_from_groups([((), rows)])  # no rule: no mask column
     return Evaluated(rules, annotated, None, cached=False, _metrics=metrics)
 
 

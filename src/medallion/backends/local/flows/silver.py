@@ -42,7 +42,7 @@ class SilverFlow(RuledFlow):
         unobserved = self.target.version() is None and not delta.create_fills_observations(
             self.run.spark)
         cache = merge or self.quarantine_target is not None or unobserved
-        if (cache and not merge and whole is not None and self.quarantine_target is None
+        if (unobserved and whole is not None and self.quarantine_target is None
                 and not self.rules.rules and not self.spec.malformed_records
                 and not self.spec.derived):
             # No rule to count and the whole source read: its rows are the only count, and
