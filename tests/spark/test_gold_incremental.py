@@ -108,6 +108,13 @@ def declare_decomposable(name: str, source: str, *, extremes: bool = True,
     )
 
 
+def source_frame(spark: Any, rows: list[Row]) -> Any:
+    """The source table's rows as a DataFrame of :data:`SCHEMA`."""
+    return spark.createDataFrame(
+        [(r["id"], r["customer_id"], r["region"], r["status"], Decimal(str(r["amount"])),
+          dt.datetime.fromisoformat(r["ts"]) if r["ts"] else None) for r in rows], SCHEMA)
+
+
 def sorted_rows(df: Any) -> list[tuple[Any, ...]]:
     return sorted((tuple(r) for r in df.collect()), key=lambda t: (t[0] is None, t[0] or 0, t[1]))
 
@@ -259,9 +266,7 @@ def test_group_aggregate_reads_only_the_change_feed(run_pipeline: Any, medallion
     model = {i: random_row(rng, i) for i in range(40)}
 
     def frame(rows: list[Row]) -> Any:
-        return spark.createDataFrame(
-            [(r["id"], r["customer_id"], r["region"], r["status"], Decimal(str(r["amount"])),
-              dt.datetime.fromisoformat(r["ts"]) if r["ts"] else None) for r in rows], SCHEMA)
+        return source_frame(spark, rows)
 
     def pipeline(*, extremes: bool) -> medallion.Pipeline:
         with medallion.Pipeline("no_scan") as p:
@@ -357,3 +362,71 @@ def test_group_aggregate_reads_only_the_change_feed(run_pipeline: Any, medallion
         model, extremes=False, having=False)
     assert (third["all_sums"].num_upserted_rows, third["all_sums"].num_deleted_rows) == (
         len(changed & has), len((changed & had) - has))
+
+
+def test_partials_are_one_snapshot_named_by_the_state_record(
+        run_pipeline: Any, medallion_warehouse: Path, medallion_spark: Any) -> None:
+    """Each refresh writes a new Parquet snapshot of the partials and keeps only the one the
+    view's state record names; an interrupted refresh's leftover is deleted, and a lost
+    snapshot makes the next run recompute in full (never apply deltas to nothing)."""
+    import json
+
+    spark = medallion_spark
+    rng = random.Random(5)
+    model = {i: random_row(rng, i) for i in range(30)}
+
+    def frame(rows: list[Row]) -> Any:
+        return source_frame(spark, rows)
+
+    with medallion.Pipeline("snapshots") as p:
+        medallion.create_streaming_table("orders", change_data_feed=True)
+
+        @medallion.append_flow(target="orders", once=True, inputs=[])
+        def seed(ctx: Any) -> Any:
+            return frame(list(model.values()))
+
+        declare_decomposable("sums", "orders", extremes=False, having=False)
+
+    folder = medallion_warehouse / "_system" / "aggregates" / "medallion_db" / "sums"
+    state_file = medallion_warehouse / "_system" / "state" / "medallion_db" / "sums.json"
+    source = medallion_warehouse / "medallion_db" / "orders"
+
+    def snapshot() -> str:
+        record = json.loads(state_file.read_text())["aggregate_state"]
+        return str(record["snapshot"])
+
+    def append(n: int) -> None:
+        new = [random_row(rng, 1000 + len(model) + i) for i in range(n)]
+        frame(new).write.format("delta").mode("append").save(source.as_uri())
+        model.update({r["id"]: r for r in new})
+
+    first = run_pipeline(p)
+    assert first["sums"].refresh == "COMPLETE_RECOMPUTE"
+    assert [e.name for e in folder.iterdir()] == [snapshot()]
+    assert (folder / snapshot() / "_SUCCESS").is_file()
+    before = snapshot()
+
+    append(4)
+    (folder / "leftover").mkdir()  # what a refresh killed after writing a snapshot leaves
+    second = run_pipeline(p)
+    assert (second["sums"].refresh, second["sums"].refresh_reason) == ("GROUP_AGGREGATE", "")
+    assert snapshot() != before
+    assert [e.name for e in folder.iterdir()] == [snapshot()]
+    assert sorted_rows(second.read("sums")) == expected_decomposable(
+        model, extremes=False, having=False)
+    # the snapshot holds exactly the groups of the view, with their row counts
+    partials = spark.read.parquet((folder / snapshot()).as_uri())
+    assert partials.count() == len(groups_of(model))
+    assert sorted(r[0] for r in partials.select("__medallion_rows").collect()) == sorted(
+        len(m) for m in groups_of(model).values())
+
+    append(3)
+    import shutil
+
+    shutil.rmtree(folder / snapshot())
+    third = run_pipeline(p)
+    assert (third["sums"].refresh, third["sums"].refresh_reason) == (
+        "COMPLETE_RECOMPUTE", "the per-group partials kept beside the view are missing")
+    assert sorted_rows(third.read("sums")) == expected_decomposable(
+        model, extremes=False, having=False)
+    assert [e.name for e in folder.iterdir()] == [snapshot()]

@@ -6,7 +6,7 @@ Layout::
     <warehouse>/_system/checkpoints/<schema>/<table>/   streaming checkpoints
     <warehouse>/_system/schemas/<schema>/<table>/       inferred source schemas
     <warehouse>/_system/state/<schema>/<table>.json     what a materialized view was computed from
-    <warehouse>/_system/aggregates/<schema>/<table>/    per-group partials of a gold view (Delta)
+    <warehouse>/_system/aggregates/<schema>/<table>/    a gold view's per-group partials (Parquet)
     <warehouse>/_system/logs/                           Spark's console output of CLI runs
 """
 
@@ -93,7 +93,7 @@ class Warehouse:
         return self.root / SYSTEM_DIR / "state" / schema / f"{table}.json"
 
     def aggregate_state(self, schema: str, table: str) -> Path:
-        """Delta table of a gold view's per-group partials (:mod:`medallion.core.gold_state`)."""
+        """Folder of a gold view's per-group partials, one Parquet snapshot per refresh."""
         return self.root / SYSTEM_DIR / "aggregates" / schema / table
 
     def log_dir(self) -> Path:

@@ -7,7 +7,13 @@ the event log's ``planning_information`` with the reason):
 - ``GROUP_AGGREGATE``: every aggregate is decomposable (count, sum, avg, min/max) and the source
   records a change data feed: per-group deltas computed from the changed rows alone are added
   to the view's per-group partials (:mod:`medallion.core.gold_state`, kept beside the table) and
-  the changed groups MERGEd. The unchanged source is never read.
+  the view rewritten from them (or the changed groups MERGEd). The unchanged source is never
+  read.
+
+The partials are internal state, like a streaming query's state store: each refresh writes a
+new immutable Parquet snapshot of them (one Spark job; a Delta table would add a snapshot of
+its log and a commit) and the view's state record names the snapshot it reflects. A snapshot
+that the record does not name is left over from an interrupted refresh and is deleted.
 - ``GENERIC_AGGREGATE``: the groups touched by the changed rows are recomputed from the source
   and MERGEd: for aggregates that are not decomposable (count distinct, first/last), and for the
   groups whose min/max value was deleted. Groups that vanished or fail ``having`` are deleted.
@@ -18,6 +24,9 @@ the event log's ``planning_information`` with the reason):
 
 from __future__ import annotations
 
+import shutil
+import uuid
+from contextlib import nullcontext
 from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +36,6 @@ from medallion.backends.local.columns import spark_confirms
 from medallion.backends.local.flows.base import Flow
 from medallion.backends.local.warehouse import (
     commit_info,
-    latest_version,
     stamp_at,
     stamp_version,
 )
@@ -111,7 +119,7 @@ class GoldFlow(Flow):
             else:
                 delta.overwrite(core.aggregate(source, self.spec), target, observed=True)
         else:  # the table follows from the partials just written (the source is read once)
-            partials = self.run.spark.read.format("delta").load(self._state_path.as_uri())
+            partials = self._read_partials(record)
             fresh = gold_state.finish(partials, self.spec, record["types"])
             delta.overwrite(fresh.where(core.KEEP).drop(core.KEEP), target)
         self.result.rows_in = (int(observation.get.get("rows", 0) or 0) if rows_in is None
@@ -120,11 +128,37 @@ class GoldFlow(Flow):
         self.result.refresh = "COMPLETE_RECOMPUTE"
         self.result.refresh_reason = reason
         self.remember(fingerprint, {"aggregate_state": record})
+        self._prune_partials(record)
 
     # -- per-group partials of decomposable aggregates -------------------------------------------
     @property
     def _state_path(self) -> Path:
         return self.run.warehouse.aggregate_state(self.run.schema, self.decl.name)
+
+    def _snapshot(self, record: dict[str, Any]) -> Path:
+        return self._state_path / str(record["snapshot"])
+
+    def _read_partials(self, record: dict[str, Any]) -> DataFrame:
+        return self.run.spark.read.parquet(self._snapshot(record).as_uri())
+
+    def _write_partials(self, partials: DataFrame) -> str:
+        """Write ``partials`` as a new snapshot and return its name (the record names it)."""
+        name = f"{uuid.uuid4().hex}"
+        partials.write.parquet((self._state_path / name).as_uri())
+        return name
+
+    def _prune_partials(self, record: dict[str, Any] | None) -> None:
+        """Delete every snapshot but the recorded one (left by an interrupted refresh)."""
+        if not self._state_path.is_dir():
+            return
+        keep = None if record is None else str(record["snapshot"])
+        for entry in self._state_path.iterdir():
+            if entry.name == keep:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     def _keeps_state(self) -> bool:
         """Whether later refreshes could apply deltas (so partials are worth keeping)."""
@@ -143,9 +177,7 @@ class GoldFlow(Flow):
         computed = core.aggregate(source, self.spec).schema
         types = {a.alias: computed[a.alias].dataType.simpleString()
                  for a in self.spec.aggregations if a.func == "avg"}
-        (partials.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-         .save(self._state_path.as_uri()))
-        return {"version": latest_version(self._state_path), "types": types}
+        return {"snapshot": self._write_partials(partials), "types": types}
 
     def _aggregate_state(self) -> tuple[dict[str, Any] | None, str]:
         """The partials' record if deltas can be applied; else why not (``!``: recompute all)."""
@@ -158,17 +190,20 @@ class GoldFlow(Flow):
             partials = self.reader.read(self.spec.source)
             return None, (gold_state.floating(self.spec, gold_state.state(
                 partials, self.spec).schema) or "no per-group partials were kept")
-        if record.get("version") != latest_version(self._state_path):
-            return None, "!the per-group partials were changed outside a refresh"
+        snapshot = record.get("snapshot")
+        if not isinstance(snapshot, str) or not (
+                self._state_path / snapshot / "_SUCCESS").is_file():
+            return None, "!the per-group partials kept beside the view are missing"
         return record, ""
 
     def _apply_deltas(self, since: int, fingerprint: dict[str, Any] | None,
                       record: dict[str, Any]) -> None:
         """GROUP_AGGREGATE: add the change feed's deltas to the partials, then refresh the view.
 
-        The partials hold one row per group, and so does the view: each is rewritten whole,
-        one job and one commit, rather than MERGEd (a MERGE first joins to find the files to
-        rewrite, then rewrites them). The cost follows the number of groups, never the source.
+        The partials hold one row per group, and so does the view: each is rewritten whole
+        rather than MERGEd (a MERGE first joins to find the files to rewrite, then rewrites
+        them): the partials as a new snapshot (one job, no commit), the view in one commit.
+        The cost follows the number of groups, never the source.
         A view with a ``having`` condition or its own change data feed is MERGEd instead: the
         MERGE counts the groups leaving it, and its feed then holds the changed groups only.
         """
@@ -178,12 +213,10 @@ class GoldFlow(Flow):
         spec = self.spec
         spark = self.run.spark
         changes, until = self._changes(since, fingerprint)
-        state_uri = self._state_path.as_uri()
-        current = spark.read.format("delta").load(state_uri)
+        current = self._read_partials(record)
         keys = core.key_names(spec)
         columns = (*keys, *gold_state.partial_columns(spec))
-        # Materialized and cut from its lineage: rewriting the state table makes Spark
-        # recompute cached plans that read it, which would apply the deltas twice.
+        # Computed once (the change feed read and joined), then used by each step below.
         new = gold_state.apply_changes(current, changes, spec).localCheckpoint()
         rows = F.col(gold_state.ROWS)
         # one job counts the changed groups, those whose min/max must be recomputed, and
@@ -202,19 +235,22 @@ class GoldFlow(Flow):
                 source, new.where(F.col(gold_state.DIRTY)).select(*keys), spec)
             fresh = fresh.where(~F.col(gold_state.DIRTY)).unionByName(redo)
         if count:
-            with merge.cached(fresh.select(*columns)) as (kept, _):
+            # only a recomputed group's rows are worth keeping (they scanned the source)
+            selected = fresh.select(*columns)
+            with (merge.cached(selected) if dirty else nullcontext((selected, count))) as (
+                    kept, _):
                 untouched = current.join(
                     kept.select(*[F.col(core.quote(k)).alias(_OTHER + k) for k in keys]),
                     reduce(lambda x, y: x & y, [F.col(core.quote(k)).eqNullSafe(
                         F.col(core.quote(_OTHER + k))) for k in keys]), "left_anti")
-                partials = untouched.unionByName(kept.where(rows > 0))
-                (partials.write.format("delta").mode("overwrite")
-                 .save(state_uri))
+                # as many files as the snapshot it replaces: a refresh adds none
+                files = max(1, len(list(self._snapshot(record).glob("*.parquet"))))
+                partials = untouched.unionByName(kept.where(rows > 0)).coalesce(files)
+                record = {**record, "snapshot": self._write_partials(partials)}
                 if spec.having or spec.cdf_enabled:
                     self._merge(gold_state.finish(kept, spec, record["types"]))
                 else:
-                    written = spark.read.format("delta").load(state_uri)
-                    view = gold_state.finish(written, spec, record["types"])
+                    view = gold_state.finish(self._read_partials(record), spec, record["types"])
                     delta.overwrite(view.where(core.KEEP).drop(core.KEEP), self.target)
                     present = int(counted["present"] or 0)
                     self.result.rows_written += present
@@ -231,8 +267,8 @@ class GoldFlow(Flow):
             self.result.refresh = "GROUP_AGGREGATE"
         self.result.detail = (f"{count:,} group(s) updated from {self.result.rows_in:,} "
                               "changed source row(s)")
-        self.remember(fingerprint, {"aggregate_state": {
-            **record, "version": latest_version(self._state_path)}})
+        self.remember(fingerprint, {"aggregate_state": record})
+        self._prune_partials(record)
 
     def _changes(self, since: int, fingerprint: dict[str, Any]) -> tuple[DataFrame, int]:
         """The source's change feed after version ``since``, and the version it ends at."""
