@@ -117,31 +117,57 @@ def test_tables_are_created_with_their_rows_in_one_commit(
     assert result.tables["gold_sales"].rows_in == 2
     assert result.tables["silver_orders"].rows_in == 3
 
-    # A clustered table's refresh replaces its rows and keeps its settings, in one commit
-    # (a DataFrame overwrite would drop the clustering and take a second commit to restore it).
+    # A clustered table's refresh under the same definition replaces its rows in one WRITE
+    # commit that keeps its settings and clustering (replaceWhere 'true'): neither a replace,
+    # which recomputes the table's state twice more, nor an overwrite, which would drop the
+    # clustering and take a second commit to restore it.
     write_json_lines(raw / "orders", "b.json", [{"order_id": 4, "region": "US", "amount": 1.5}])
     second = LocalRunner(warehouse=warehouse, spark=medallion_spark).run(
         load_pipeline(str(spec), configuration={"raw": str(raw)}))
     assert second.ok
-    replaced = not spark.version.startswith("3.")  # Spark 3.5's Delta refuses the replace
     for name in ("silver_orders", "gold_sales"):
         comment, properties, clustering = expected[name]
         log = _log(db / name)
-        if not replaced:  # an overwrite, then the clustering set again
-            assert [c["commitInfo"][0]["operation"] for c in log[1:]] == [
-                "WRITE", "CLUSTER BY"], name
-            assert _clustering(log[2]) == clustering, name
-            continue
         assert len(log) == 2, name
-        commit = log[1]
+        info = log[1]["commitInfo"][0]
+        assert (info["operation"], info["operationParameters"]) == (
+            "WRITE", {"mode": "Overwrite", "partitionBy": "[]", "predicate": "true"}), name
+        detail = spark.sql(f"DESCRIBE DETAIL medallion_db.{name}").first()
+        assert (detail.description, [[c] for c in detail.clusteringColumns]) == (
+            comment, clustering), name
+        assert detail.properties == {**properties, "medallion.pipeline": "shop"}, name
+    assert sorted(map(tuple, spark.read.table("medallion_db.gold_sales").collect())) == [
+        ("EU", 5.0), ("US", 9.0)]
+    assert (second.tables["gold_sales"].rows_in, second.tables["silver_orders"].rows_in) == (
+        3, 4)
+
+    # A changed definition (here the comments) replaces the table with its new settings, in
+    # one commit on Spark 4 (Spark 3.5's Delta refuses the replace: an overwrite, then the
+    # clustering set again).
+    spec.write_text(spec.read_text().replace("Valid orders", "Valid orders v2").replace(
+        "Sales per region", "Sales per region v2"))
+    third = LocalRunner(warehouse=warehouse, spark=medallion_spark).run(
+        load_pipeline(str(spec), configuration={"raw": str(raw)}))
+    assert third.ok
+    replaced = not spark.version.startswith("3.")
+    for name in ("silver_orders", "gold_sales"):
+        comment, properties, clustering = expected[name]
+        log = _log(db / name)
+        if not replaced:
+            assert [c["commitInfo"][0]["operation"] for c in log[2:]] == [
+                "WRITE", "CLUSTER BY"], name
+            assert _clustering(log[3]) == clustering, name
+            continue
+        assert len(log) == 3, name
+        commit = log[2]
         assert commit["commitInfo"][0]["operation"] == "CREATE OR REPLACE TABLE AS SELECT", name
         metadata = commit["metaData"][0]
-        assert metadata.get("description") == comment, name
+        assert metadata.get("description") == f"{comment} v2", name
         assert metadata["configuration"] == {**properties, "medallion.pipeline": "shop"}, name
         assert _clustering(commit) == clustering, name
     assert sorted(map(tuple, spark.read.table("medallion_db.gold_sales").collect())) == [
         ("EU", 5.0), ("US", 9.0)]
-    assert (second.tables["gold_sales"].rows_in, second.tables["silver_orders"].rows_in) == (
+    assert (third.tables["gold_sales"].rows_in, third.tables["silver_orders"].rows_in) == (
         3, 4)
 
 

@@ -199,6 +199,16 @@ class Flow:
             return same_inputs
         return same_inputs and state.get("outputs") == self.outputs_versions()
 
+    def definition_unchanged(self, fingerprint: dict[str, Any] | None) -> bool:
+        """Whether this definition last wrote the table, untouched since (so has its settings)."""
+        if fingerprint is None:
+            return False
+        state = self._read_state() or {}
+        previous = state.get("fingerprint")
+        return isinstance(previous, dict) and all(
+            previous.get(k) == fingerprint[k] for k in ("spec", "state_version")) and (
+            state.get("outputs") == self.outputs_versions())
+
     def remember(self, fingerprint: dict[str, Any] | None,
                  extra: dict[str, Any] | None = None) -> None:
         """Record what the view was computed from (after a successful write), and ``extra``."""

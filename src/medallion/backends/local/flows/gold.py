@@ -107,9 +107,10 @@ class GoldFlow(Flow):
         target = self.target
         before = target.version()
         record = self._write_state(source) if self._keeps_state() else None
+        same = self.definition_unchanged(fingerprint)
         rows_in: int | None = None
         if record is None:
-            if delta.as_select_overwrite(self.run.spark, target) and (
+            if delta.as_select_overwrite(self.run.spark, target) and not same and (
                     not delta.create_fills_observations(self.run.spark)):
                 # The table is created (or, clustered, replaced) with its rows in one commit,
                 # which on Spark 4 leaves an observation unfilled: count the source apart,
@@ -117,11 +118,12 @@ class GoldFlow(Flow):
                 rows_in = self.rows_of(self.spec.source, plain)
                 delta.overwrite(core.aggregate(plain, self.spec), target)
             else:
-                delta.overwrite(core.aggregate(source, self.spec), target, observed=True)
+                delta.overwrite(core.aggregate(source, self.spec), target, observed=True,
+                                same_settings=same)
         else:  # the table follows from the partials just written (the source is read once)
             partials = self._read_partials(record)
             fresh = gold_state.finish(partials, self.spec, record["types"])
-            delta.overwrite(fresh.where(core.KEEP).drop(core.KEEP), target)
+            delta.overwrite(fresh.where(core.KEEP).drop(core.KEEP), target, same_settings=same)
         self.result.rows_in = (int(observation.get.get("rows", 0) or 0) if rows_in is None
                                else rows_in)
         self.result.rows_written = delta.rows_written(target, before)
@@ -251,7 +253,8 @@ class GoldFlow(Flow):
                     self._merge(gold_state.finish(kept, spec, record["types"]))
                 else:
                     view = gold_state.finish(self._read_partials(record), spec, record["types"])
-                    delta.overwrite(view.where(core.KEEP).drop(core.KEEP), self.target)
+                    delta.overwrite(view.where(core.KEEP).drop(core.KEEP), self.target,
+                                    same_settings=self.definition_unchanged(fingerprint))
                     present = int(counted["present"] or 0)
                     self.result.rows_written += present
                     self.result.num_upserted_rows += present

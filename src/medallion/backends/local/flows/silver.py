@@ -195,12 +195,15 @@ class SilverFlow(RuledFlow):
         evaluated = self._evaluate(source, whole=self.spec.source)
         try:
             before = target.version()
-            delta.overwrite(self._kept(evaluated), target, observed=evaluated.observed)
+            same = self.definition_unchanged(fingerprint)
+            delta.overwrite(self._kept(evaluated), target, observed=evaluated.observed,
+                            same_settings=same)
             written = delta.rows_written(target, before)
             quarantined = 0
             if quarantine is not None:
                 q_before = quarantine.version()
-                delta.overwrite(self._quarantined(evaluated, source), quarantine)
+                delta.overwrite(self._quarantined(evaluated, source), quarantine,
+                                same_settings=same)
                 quarantined = delta.rows_written(quarantine, q_before)
             self._finish(evaluated, written, quarantined, malformed)
         finally:
