@@ -9,17 +9,17 @@ the event log's ``planning_information`` with the reason):
   to the view's per-group partials (:mod:`medallion.core.gold_state`, kept beside the table) and
   the view rewritten from them (or the changed groups MERGEd). The unchanged source is never
   read.
-
-The partials are internal state, like a streaming query's state store: each refresh writes a
-new immutable Parquet snapshot of them (one Spark job; a Delta table would add a snapshot of
-its log and a commit) and the view's state record names the snapshot it reflects. A snapshot
-that the record does not name is left over from an interrupted refresh and is deleted.
 - ``GENERIC_AGGREGATE``: the groups touched by the changed rows are recomputed from the source
   and MERGEd: for aggregates that are not decomposable (count distinct, first/last), and for the
   groups whose min/max value was deleted. Groups that vanished or fail ``having`` are deleted.
 - ``COMPLETE_RECOMPUTE``: everything is recomputed and the table replaced in one commit; the
   result says why (first run, definition changed, no change data feed, the source was
   rewritten, an approximate aggregate...).
+
+The partials are internal state, like a streaming query's state store: each refresh writes a
+new immutable Parquet snapshot of them (one Spark job; a Delta table would add a snapshot of
+its log and a commit) and the view's state record names the snapshot it reflects. A snapshot
+that the record does not name is left over from an interrupted refresh and is deleted.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class GoldFlow(Flow):
 
     def _write_partials(self, partials: DataFrame) -> str:
         """Write ``partials`` as a new snapshot and return its name (the record names it)."""
-        name = f"{uuid.uuid4().hex}"
+        name = uuid.uuid4().hex
         partials.write.parquet((self._state_path / name).as_uri())
         return name
 
