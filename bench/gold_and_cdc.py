@@ -10,8 +10,11 @@ of views measured separately:
 - "decomposable": daily sales by date and region with count, sum and avg, refreshed from the
   change feed alone (GROUP_AGGREGATE);
 - "reference": the reference pipeline's two views (daily sales with a distinct-customer count;
-  lifetime value per customer with min/max dates), whose changed groups are recomputed from
-  the source (GENERIC_AGGREGATE).
+  lifetime value per customer with min/max dates). Daily sales (about 1,100 groups) is a small
+  summary of its source, so the planner recomputes it in full rather than recomputing its
+  changed groups (GENERIC_AGGREGATE would scan the whole source and then MERGE); lifetime
+  value takes deltas from the change feed, recomputing from the source only the groups that
+  lost their min/max.
 
 Part 2 (target ratio <= 1.10): an SCD2 AUTO CDC target of 1,000,000 keys receives 100,000
 in-order changes per round. medallion's flow (stream start, fold, one MERGE) is timed against
@@ -38,7 +41,7 @@ from medallion.backends.local import LocalRunner, local_session
 #: Views of each measured set, and the refresh path each must take.
 VIEWS = {
     "decomposable": {"gold_region_sales": ("GROUP_AGGREGATE",)},
-    "reference": {"gold_daily_sales": ("GENERIC_AGGREGATE",),
+    "reference": {"gold_daily_sales": ("COMPLETE_RECOMPUTE",),
                   "gold_customer_ltv": ("GENERIC_AGGREGATE", "GROUP_AGGREGATE")},
 }
 

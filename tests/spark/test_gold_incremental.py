@@ -430,3 +430,79 @@ def test_partials_are_one_snapshot_named_by_the_state_record(
     assert sorted_rows(third.read("sums")) == expected_decomposable(
         model, extremes=False, having=False)
     assert [e.name for e in folder.iterdir()] == [snapshot()]
+
+
+def test_small_view_is_recomputed_when_its_changed_groups_would_scan_the_source(
+        run_pipeline: Any, medallion_warehouse: Path, medallion_spark: Any) -> None:
+    """The cost-based choice: recomputing a non-decomposable view's changed groups reads the
+    whole source and then MERGEs, so a view that is a small summary of its source is
+    recomputed in full instead, and the planning information says which technique was
+    weighed and why; a view as large as its source still has its changed groups MERGEd."""
+    from chispa import assert_df_equality
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    spark = medallion_spark
+    rng = random.Random(8)
+    model = {i: random_row(rng, i) for i in range(8000)}
+
+    with medallion.Pipeline("costed") as p:
+        medallion.create_streaming_table("orders", change_data_feed=True)
+
+        @medallion.append_flow(target="orders", once=True, inputs=[])
+        def seed(ctx: Any) -> Any:
+            return source_frame(spark, list(model.values()))
+
+        declare_gold("summary", "orders")  # about ten groups over 8,000 rows
+        medallion.gold_aggregate(
+            name="per_order", source="orders", group_by=["id"],
+            aggregations=[agg.count_distinct("status", alias="statuses"),
+                          agg.sum("amount", alias="total")])
+
+    source = medallion_warehouse / "medallion_db" / "orders"
+
+    def size(table: str) -> int:
+        path = medallion_warehouse / "medallion_db" / table
+        return int(spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["sizeInBytes"])
+
+    first = run_pipeline(p)
+    assert first["summary"].refresh == first["per_order"].refresh == "COMPLETE_RECOMPUTE"
+
+    updated = {i: {**random_row(rng, i)} for i in rng.sample(sorted(model), 20)}
+    (DeltaTable.forPath(spark, source.as_uri()).alias("t")
+     .merge(source_frame(spark, list(updated.values())).alias("s"), "t.id = s.id")
+     .whenMatchedUpdateAll().execute())
+    model.update(updated)
+    view_bytes, source_bytes = size("summary"), size("orders")
+    assert view_bytes <= source_bytes * 0.10 < size("per_order")
+
+    second = run_pipeline(p)
+    summary, per_order = second["summary"], second["per_order"]
+    kib = source_bytes / 1024
+    assert (summary.refresh, summary.refresh_reason, summary.refresh_rejected) == (
+        "COMPLETE_RECOMPUTE",
+        f"recomputing the changed groups would scan all of source 'orders' ({kib:.1f} KiB) "
+        f"and then MERGE into a view of {view_bytes / 1024:.1f} KiB, at most 10% of it: a "
+        "full recompute is cheaper", "GENERIC_AGGREGATE"), summary.refresh_reason
+    assert sorted_rows(second.read("summary")) == expected(model)
+    assert (per_order.refresh, per_order.refresh_reason, per_order.refresh_rejected) == (
+        "GENERIC_AGGREGATE", "aggregate 'statuses' (count_distinct) is not decomposable", None)
+    assert per_order.num_upserted_rows == 20
+    rows = spark.read.format("delta").load(source.as_uri())
+    assert_df_equality(
+        second.read("per_order"),
+        rows.groupBy("id").agg(F.count_distinct("status").alias("statuses"),
+                               F.sum("amount").alias("total")),
+        ignore_row_order=True, ignore_nullable=True)
+
+    planned = spark.table("medallion_db.event_log").where(
+        f"origin.update_id = '{second.update_id}' AND event_type = 'planning_information' "
+        "AND origin.flow_name = 'summary'").select("details").first()
+    import json
+    techniques = json.loads(planned["details"])["planning_information"]["technique_information"]
+    assert techniques == [
+        {"maintenance_type": "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE", "is_chosen": True,
+         "is_applicable": True, "reason": summary.refresh_reason},
+        {"maintenance_type": "MAINTENANCE_TYPE_GENERIC_AGGREGATE", "is_chosen": False,
+         "is_applicable": True, "reason": "costlier than the chosen technique"},
+    ]

@@ -318,6 +318,12 @@ def set_owner(spark: SparkSession, path: Path, owner: str) -> None:
               f"SET TBLPROPERTIES ('{OWNER_PROPERTY}' = '{value}')")
 
 
+def size_in_bytes(spark: SparkSession, path: Path) -> int:
+    """The bytes of a Delta table's live files (its latest snapshot, which later reads reuse)."""
+    detail = spark.sql(f"DESCRIBE DETAIL delta.{quote_identifier(str(path))}").first()
+    return int(detail["sizeInBytes"] or 0) if detail is not None else 0
+
+
 def rows_written(target: Target, before: int | None) -> int:
     """Rows the commits after version ``before`` wrote (inserted + updated), from the Delta log."""
     after = target.version()

@@ -250,7 +250,8 @@ class EventLog:
     def planning(self, decl: Declaration, table: TableResult) -> None:
         """``planning_information``: how a materialized view was refreshed, and why.
 
-        Shaped like Databricks' event (``technique_information`` with ``maintenance_type``).
+        Shaped like Databricks' event (``technique_information`` with ``maintenance_type``):
+        the chosen technique first, then one that applied but was judged costlier.
         """
         self.emit(
             "planning_information",
@@ -261,7 +262,12 @@ class EventLog:
                 "is_chosen": True,
                 "is_applicable": True,
                 "reason": table.refresh_reason or None,
-            }]}},
+            }, *([{
+                "maintenance_type": f"MAINTENANCE_TYPE_{table.refresh_rejected}",
+                "is_chosen": False,
+                "is_applicable": True,
+                "reason": "costlier than the chosen technique",
+            }] if table.refresh_rejected else [])]}},
             flow=decl.name,
             dataset=_dataset(decl),
         )

@@ -84,7 +84,8 @@ class TableResult:
     ``flow_progress`` metrics. ``rows_late`` counts source rows a windowed streaming aggregate
     did not aggregate because the watermark had closed their window. ``refresh`` says how a
     materialized view was brought up to date, ``refresh_reason`` why (for a full recompute or a
-    recompute of changed groups).
+    recompute of changed groups), ``refresh_rejected`` the technique that applied but was judged
+    costlier (``GENERIC_AGGREGATE`` for a small view, which a full recompute rewrites cheaper).
     ``optimized`` is True when the runner ran ``OPTIMIZE`` on the table after writing it.
     ``repairs`` says what the runner repaired before streaming (what a killed run left in the
     table's checkpoint).
@@ -111,6 +112,7 @@ class TableResult:
     rows_late: int = 0
     refresh: Refresh | None = None
     refresh_reason: str = ""
+    refresh_rejected: Refresh | None = None
     optimized: bool = False
     repairs: list[str] = field(default_factory=list)
 

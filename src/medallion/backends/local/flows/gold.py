@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 #: Prefix of the changed groups' key columns in the anti join keeping the others.
 _OTHER = "__medallion_changed"
 #: Source operations after which its change feed says "everything changed": recompute.
+#: A view whose files take at most this share of its source's is recomputed in full rather
+#: than by recomputing its changed groups (``GENERIC_AGGREGATE``): both read the whole source.
+SMALL_VIEW = 0.10
 _REWRITES = ("CREATE OR REPLACE", "REPLACE TABLE", "RESTORE", "TRUNCATE", "CREATE TABLE")
 
 
@@ -81,6 +84,11 @@ class GoldFlow(Flow):
             record, why = self._aggregate_state()
             if record is None and why.startswith("!"):
                 since, reason = None, why[1:]
+        if since is not None and record is None:
+            cheaper = self._recompute_is_cheaper()
+            if cheaper is not None:
+                since, reason = None, cheaper
+                self.result.refresh_rejected = "GENERIC_AGGREGATE"
         if since is not None:
             try:
                 if record is not None:
@@ -326,6 +334,25 @@ class GoldFlow(Flow):
                               f"{version})")
         return since, ""
 
+    def _recompute_is_cheaper(self) -> str | None:
+        """Why a full recompute costs less than recomputing the changed groups; None if not.
+
+        Recomputing the changed groups joins the whole source with them (a join skips no
+        files), so it reads as much as a full recompute and then MERGEs, which first joins
+        the view to find the files to rewrite. It saves only the rewrite of the unchanged
+        groups: worth it when the view is large beside its source, not when it is a small
+        summary of it. Sizes come from the tables' latest snapshots, which the refresh reads
+        anyway.
+        """
+        spark = self.run.spark
+        view = delta.size_in_bytes(spark, self.run.path(self.decl.name))
+        source = delta.size_in_bytes(spark, self.run.path(self.spec.source))
+        if source <= 0 or view > source * SMALL_VIEW:
+            return None
+        return (f"recomputing the changed groups would scan all of source '{self.spec.source}' "
+                f"({_size(source)}) and then MERGE into a view of {_size(view)}, at most "
+                f"{SMALL_VIEW:.0%} of it: a full recompute is cheaper")
+
     def _merge_changed_groups(self, since: int, fingerprint: dict[str, Any] | None,
                               reason: str) -> None:
         """GENERIC_AGGREGATE: recompute the changed groups from the source and MERGE them."""
@@ -380,6 +407,16 @@ class GoldFlow(Flow):
         self.result.rows_written += upserted
         self.result.num_upserted_rows += upserted
         self.result.num_deleted_rows += deleted
+
+
+def _size(size: int) -> str:
+    """``123456`` → ``"120.6 KiB"``."""
+    value, unit = float(size), "bytes"
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    return f"{size:,} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 def _missing_change_data(exc: BaseException) -> bool:
