@@ -12,6 +12,9 @@ the event log's ``planning_information`` with the reason):
 - ``GENERIC_AGGREGATE``: the groups touched by the changed rows are recomputed from the source
   and MERGEd: for aggregates that are not decomposable (count distinct, first/last), and for the
   groups whose min/max value was deleted. Groups that vanished or fail ``having`` are deleted.
+  The join reads the whole source, so a view that is small beside its source
+  (:data:`SMALL_VIEW`) is recomputed in full instead, and the result names the technique
+  rejected (``refresh_rejected``).
 - ``COMPLETE_RECOMPUTE``: everything is recomputed and the table replaced in one commit; the
   result says why (first run, definition changed, no change data feed, the source was
   rewritten, an approximate aggregate...).
@@ -50,10 +53,10 @@ if TYPE_CHECKING:
 
 #: Prefix of the changed groups' key columns in the anti join keeping the others.
 _OTHER = "__medallion_changed"
-#: Source operations after which its change feed says "everything changed": recompute.
 #: A view whose files take at most this share of its source's is recomputed in full rather
 #: than by recomputing its changed groups (``GENERIC_AGGREGATE``): both read the whole source.
 SMALL_VIEW = 0.10
+#: Source operations after which its change feed says "everything changed": recompute.
 _REWRITES = ("CREATE OR REPLACE", "REPLACE TABLE", "RESTORE", "TRUNCATE", "CREATE TABLE")
 
 
