@@ -438,6 +438,8 @@ def test_small_view_is_recomputed_when_its_changed_groups_would_scan_the_source(
     whole source and then MERGEs, so a view that is a small summary of its source is
     recomputed in full instead, and the planning information says which technique was
     weighed and why; a view as large as its source still has its changed groups MERGEd."""
+    import json
+
     from chispa import assert_df_equality
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
@@ -498,7 +500,6 @@ def test_small_view_is_recomputed_when_its_changed_groups_would_scan_the_source(
     planned = spark.table("medallion_db.event_log").where(
         f"origin.update_id = '{second.update_id}' AND event_type = 'planning_information' "
         "AND origin.flow_name = 'summary'").select("details").first()
-    import json
     techniques = json.loads(planned["details"])["planning_information"]["technique_information"]
     assert techniques == [
         {"maintenance_type": "MAINTENANCE_TYPE_COMPLETE_RECOMPUTE", "is_chosen": True,

@@ -348,7 +348,7 @@ class GoldFlow(Flow):
         anyway.
         """
         spark = self.run.spark
-        view = delta.size_in_bytes(spark, self.run.path(self.decl.name))
+        view = delta.size_in_bytes(spark, self.target.path)
         source = delta.size_in_bytes(spark, self.run.path(self.spec.source))
         if source <= 0 or view > source * SMALL_VIEW:
             return None
@@ -414,12 +414,14 @@ class GoldFlow(Flow):
 
 def _size(size: int) -> str:
     """``123456`` → ``"120.6 KiB"``."""
-    value, unit = float(size), "bytes"
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            break
+    if size < 1024:
+        return f"{size:,} bytes"
+    value = size / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
         value /= 1024
-    return f"{size:,} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+    return f"{value:.1f} TiB"
 
 
 def _missing_change_data(exc: BaseException) -> bool:
