@@ -13,8 +13,8 @@ of views measured separately:
   lifetime value per customer with min/max dates). Daily sales (about 1,100 groups) is a small
   summary of its source, so the planner recomputes it in full rather than recomputing its
   changed groups (GENERIC_AGGREGATE would scan the whole source and then MERGE); lifetime
-  value takes deltas from the change feed, recomputing from the source only the groups that
-  lost their min/max.
+  value takes deltas from the change feed, its min/max from the four most extreme dates its
+  partials keep per customer (recomputing from the source only a group that lost them all).
 
 Part 2 (target ratio <= 1.10): an SCD2 AUTO CDC target of 1,000,000 keys receives 100,000
 in-order changes per round. medallion's flow (stream start, fold, one MERGE) is timed against

@@ -192,8 +192,9 @@ def test_incremental_refresh_equals_full_recompute(raw: Path, run_pipeline: Any,
                 assert extremes.refresh in ("GROUP_AGGREGATE", "GENERIC_AGGREGATE")
                 if extremes.refresh == "GENERIC_AGGREGATE":
                     assert extremes.refresh_reason.endswith(
-                        "group(s) lost their min/max value to a delete or update and were "
-                        "recomputed from the source"), extremes.refresh_reason
+                        "group(s) lost every min/max value their partials keep (the 4 most "
+                        "extreme) to deletes or updates and were recomputed from the source"), \
+                        extremes.refresh_reason
         assert result["gold_approx"].refresh == "COMPLETE_RECOMPUTE"
 
     check(run_pipeline(p), 0)
@@ -507,3 +508,125 @@ def test_small_view_is_recomputed_when_its_changed_groups_would_scan_the_source(
         {"maintenance_type": "MAINTENANCE_TYPE_GENERIC_AGGREGATE", "is_chosen": False,
          "is_applicable": True, "reason": "costlier than the chosen technique"},
     ]
+
+
+def test_min_max_survive_deletes_of_their_extremes_from_the_change_feed_alone(
+        run_pipeline: Any, medallion_warehouse: Path, medallion_spark: Any,
+        tmp_path: Path) -> None:
+    """The partials keep each group's most extreme values (``EXTREMES_KEPT``), so deleting a
+    group's min or max takes the next one from them without reading the source; only a group
+    whose kept values are all deleted is recomputed from the source."""
+    import json
+
+    from delta.tables import DeltaTable
+
+    from medallion.core.gold_state import EXTREMES_KEPT
+
+    assert EXTREMES_KEPT == 4
+    spark = medallion_spark
+
+    def row(i: int, customer: int, hour: float, status: str = "completed") -> Row:
+        ts = dt.datetime(2024, 1, 1) + dt.timedelta(hours=hour)
+        return {"id": i, "customer_id": customer, "region": "us", "status": status,
+                "amount": float(10 + i), "ts": ts.isoformat()}
+
+    # customer 1: six dated orders (hours 1..6) and one undated; customer 2: two orders
+    model = {i: row(i, 1, i) for i in range(1, 7)}
+    model[7] = {**row(7, 1, 0), "ts": None}
+    model.update({8: row(8, 2, 10), 9: row(9, 2, 20)})
+
+    with medallion.Pipeline("extremes") as p:
+        medallion.create_streaming_table("orders", change_data_feed=True)
+
+        @medallion.append_flow(target="orders", once=True, inputs=[])
+        def seed(ctx: Any) -> Any:
+            return source_frame(spark, list(model.values()))
+
+        declare_decomposable("extremes", "orders", having=False)
+
+    source = medallion_warehouse / "medallion_db" / "orders"
+    state_file = medallion_warehouse / "_system" / "state" / "medallion_db" / "extremes.json"
+    folder = medallion_warehouse / "_system" / "aggregates" / "medallion_db" / "extremes"
+
+    def kept(customer: int) -> tuple[list[dt.datetime], list[dt.datetime]]:
+        """The partials' top lists of ``min(ts)`` and ``max(ts)`` for ``customer``."""
+        snapshot = json.loads(state_file.read_text())["aggregate_state"]["snapshot"]
+        partials = spark.read.parquet((folder / snapshot).as_uri())
+        found = partials.where(f"`__medallion_key_customer_id` = {customer}").first()
+        return list(found["__medallion_p4_t"]), list(found["__medallion_p5_t"])
+
+    def hours(*values: float) -> list[dt.datetime]:
+        return [dt.datetime(2024, 1, 1) + dt.timedelta(hours=h) for h in values]
+
+    def change(*, delete: tuple[int, ...] = (), update: tuple[int, ...] = (),
+               insert: tuple[Row, ...] = ()) -> None:
+        if delete or update:
+            ids = ", ".join(map(str, (*delete, *update)))
+            gone = ", ".join(map(str, delete)) or "-1"
+            (DeltaTable.forPath(spark, source.as_uri()).alias("t")
+             .merge(spark.sql(f"SELECT explode(array({ids})) AS id").alias("s"), "t.id = s.id")
+             .whenMatchedDelete(condition=f"s.id IN ({gone})")
+             .whenMatchedUpdate(set={"amount": "t.amount + 1"}).execute())
+            for i in delete:
+                del model[i]
+            for i in update:
+                model[i] = {**model[i], "amount": model[i]["amount"] + 1}
+        if insert:
+            source_frame(spark, list(insert)).write.format("delta").mode("append").save(
+                source.as_uri())
+            model.update({r["id"]: r for r in insert})
+
+    def data_files() -> set[Path]:
+        return {f for f in source.rglob("*.parquet")
+                if "_delta_log" not in f.parts and "_change_data" not in f.parts}
+
+    def without_source_files(files: set[Path]) -> Any:
+        """Run with the source's data files from before the change moved away: a scan of the
+        source would fail (the change feed reads the appended files and `_change_data`)."""
+        hidden = tmp_path / "hidden"
+        hidden.mkdir(exist_ok=True)
+        for f in files:
+            f.rename(hidden / f.name)
+        try:
+            return run_pipeline(p)
+        finally:
+            for f in files:
+                (hidden / f.name).rename(f)
+
+    first = run_pipeline(p)
+    assert first["extremes"].refresh == "COMPLETE_RECOMPUTE"
+    assert kept(1) == (hours(1, 2, 3, 4), hours(6, 5, 4, 3))
+    assert kept(2) == (hours(10, 20), hours(20, 10))  # complete: all its values
+
+    # 1. Delete customer 1's first and last orders: the next ones come from the kept lists.
+    older = data_files()
+    change(delete=(1, 6))
+    second = without_source_files(older)
+    assert (second["extremes"].refresh, second["extremes"].refresh_reason) == (
+        "GROUP_AGGREGATE", "")
+    assert sorted_rows(second.read("extremes")) == expected_decomposable(model, having=False)
+    assert kept(1) == (hours(2, 3, 4), hours(5, 4, 3))
+
+    # 2. An update that keeps a value (its pre-image removes it, its post-image adds it back),
+    # a new max, a new value below the last kept max (not admitted: that list is incomplete,
+    # a value between could exist), and customer 2's max deleted (its list was complete).
+    # The lists take the inserted values, keep the most extreme four, then lose one copy per
+    # removed value: each still holds its group's most extreme values.
+    older = data_files()
+    change(delete=(5, 9), update=(4,), insert=(row(20, 1, 8), row(21, 1, 2.5), row(22, 2, 15)))
+    third = without_source_files(older)
+    assert (third["extremes"].refresh, third["extremes"].refresh_reason) == (
+        "GROUP_AGGREGATE", "")
+    assert sorted_rows(third.read("extremes")) == expected_decomposable(model, having=False)
+    assert kept(1) == (hours(2, 2.5, 3), hours(8, 4))
+    assert kept(2) == (hours(10, 15), hours(15, 10))
+
+    # 3. Delete every value customer 1's max list keeps: only that group is recomputed.
+    change(delete=(20, 4, 3))
+    fourth = run_pipeline(p)
+    assert (fourth["extremes"].refresh, fourth["extremes"].refresh_reason) == (
+        "GENERIC_AGGREGATE",
+        "1 group(s) lost every min/max value their partials keep (the 4 most extreme) to "
+        "deletes or updates and were recomputed from the source")
+    assert sorted_rows(fourth.read("extremes")) == expected_decomposable(model, having=False)
+    assert kept(1) == (hours(2, 2.5), hours(2.5, 2))

@@ -2,12 +2,21 @@
 
 A materialized view whose aggregates are all ``count``, ``sum``, ``avg``, ``min`` or ``max``
 keeps, beside the table, one row of *partials* per group: its row count, and per aggregate
-the non-NULL count, the sum, or the extreme value. An incremental refresh turns the source's
-change-feed rows alone into per-group deltas (insert and update post-image +, delete and
-update pre-image -), adds them to the partials of the changed groups and derives the table's
-rows from the result, so the unchanged source is never read. A group whose row count reaches
-zero is deleted. ``min``/``max`` cannot be undone by a delta: a group whose current extreme
-value was deleted is *dirty* and is recomputed from the source instead.
+the non-NULL count, the sum, or the group's :data:`EXTREMES_KEPT` most extreme values. An
+incremental refresh turns the source's change-feed rows alone into per-group deltas (insert
+and update post-image +, delete and update pre-image -), adds them to the partials of the
+changed groups and derives the table's rows from the result, so the unchanged source is never
+read. A group whose row count reaches zero is deleted.
+
+``min``/``max`` cannot be undone by a delta alone: deleting the extreme value needs the next
+one. The partials therefore keep, per group, its most extreme values (a *top list*, at most
+:data:`EXTREMES_KEPT`, with repeats), in order. Invariant: the list holds the group's
+``len(list)`` most extreme non-NULL values, so every value more extreme than its last one is
+in it; the list holds all of them when its length equals the non-NULL count. A refresh adds
+the inserted values that are at least as extreme as the last one kept (all of them when the
+list is complete), keeps the most extreme :data:`EXTREMES_KEPT`, then removes one listed copy
+per deleted value, which keeps the invariant. Only a group whose list empties while it still
+has values is *dirty* and recomputed from the source, which refills its list.
 
 The final values are computed exactly as Spark computes the aggregates (same types, same
 decimal rounding), so the table equals a full recompute. Sums and averages over floating
@@ -17,6 +26,7 @@ Functions only build plans.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import reduce
 from typing import TYPE_CHECKING
 
@@ -27,8 +37,13 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
     from pyspark.sql.types import StructType
 
-#: Aggregate functions a delta can maintain (``min``/``max`` while their extremes stay).
+#: Aggregate functions a delta can maintain (``min``/``max`` from their top lists).
 DECOMPOSABLE = ("count", "sum", "avg", "min", "max")
+#: The most extreme values kept per group for each ``min``/``max``: a group is recomputed from
+#: the source only after deletes took all of them between two recomputes.
+EXTREMES_KEPT = 4
+#: Version of the partials' layout, recorded with each snapshot (an older one is recomputed).
+FORMAT = 2
 ROWS = "__medallion_rows"
 DIRTY = "__medallion_dirty"
 #: Column of :func:`apply_changes`: the group had rows before the changes.
@@ -46,15 +61,14 @@ def not_decomposable(spec: GoldSpec) -> str | None:
 
 
 def _partials(spec: GoldSpec) -> list[tuple[str, str]]:
-    """(partial column, kind) per aggregate: ``n`` non-NULL count, ``s`` sum, ``v`` extreme."""
+    """(partial column, kind) per aggregate: ``n`` non-NULL count, ``s`` sum, ``t`` top list."""
     out: list[tuple[str, str]] = []
     for i, a in enumerate(spec.aggregations):
-        if a.func in ("count", "sum", "avg"):
-            out.append((f"__medallion_p{i}_n", "n"))
+        out.append((f"__medallion_p{i}_n", "n"))
         if a.func in ("sum", "avg"):
             out.append((f"__medallion_p{i}_s", "s"))
         if a.func in ("min", "max"):
-            out.append((f"__medallion_p{i}_v", "v"))
+            out.append((f"__medallion_p{i}_t", "t"))
     return out
 
 
@@ -73,19 +87,79 @@ def state(source: DataFrame, spec: GoldSpec) -> DataFrame:
     """The partials of every group of ``source`` (hidden key columns, :data:`ROWS`, partials)."""
     from pyspark.sql import functions as F
 
+    keys = key_names(spec)
+    keyed = _ranked(with_keys(source, spec), spec, [F.col(k) for k in keys])
     aggregates: list[Column] = [F.count(F.lit(1)).alias(ROWS)]
     for i, a in enumerate(spec.aggregations):
         value = _value(spec, i)
-        if a.func in ("count", "sum", "avg"):
-            aggregates.append(F.count(value).alias(_col(i, "n")))
+        aggregates.append(F.count(value).alias(_col(i, "n")))
         if a.func in ("sum", "avg"):
             aggregates.append(F.sum(value).alias(_col(i, "s")))
-        if a.func == "min":
-            aggregates.append(F.min(value).alias(_col(i, "v")))
-        if a.func == "max":
-            aggregates.append(F.max(value).alias(_col(i, "v")))
-    keys = key_names(spec)
-    return with_keys(source, spec).groupBy(*[F.col(k) for k in keys]).agg(*aggregates)
+        if a.func in ("min", "max"):
+            aggregates.append(_top(spec, i, F.lit(True)).alias(_col(i, "t")))
+    return keyed.groupBy(*[F.col(k) for k in keys]).agg(*aggregates)
+
+
+def _ranked(keyed: DataFrame, spec: GoldSpec, keys: list[Column],
+            sign: Column | None = None) -> DataFrame:
+    """``keyed`` with, per ``min``/``max``, each row's rank in its group, most extreme first.
+
+    With ``sign``, rows are ranked among those of the group with the same sign (inserted or
+    removed). NULL values rank last; the top lists take the first :data:`EXTREMES_KEPT`.
+    The window is partitioned by the group keys alone, so the aggregate after it needs no
+    other shuffle.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    group = Window.partitionBy(*keys)
+    before = F.lit(0)
+    if sign is not None:  # removed rows (sign -1) sort first: an inserted row's rank
+        # counts from the first inserted one
+        before = F.when(sign > 0, F.count_if(sign < 0).over(group)).otherwise(F.lit(0))
+    for i, a in enumerate(spec.aggregations):
+        if a.func in ("min", "max"):
+            value = _value(spec, i)
+            order = value.asc_nulls_last() if a.func == "min" else value.desc_nulls_last()
+            ordered = group.orderBy(order) if sign is None else group.orderBy(sign, order)
+            keyed = keyed.withColumn(_col(i, "r"), F.row_number().over(ordered) - before)
+    return keyed
+
+
+def _top(spec: GoldSpec, i: int, where: Column) -> Column:
+    """Aggregate of :func:`_ranked` rows: the most extreme values among those ``where``."""
+    from pyspark.sql import functions as F
+
+    value = _value(spec, i)
+    kept = F.collect_list(F.when(where & (F.col(_col(i, "r")) <= EXTREMES_KEPT), value))
+    return _in_order(kept, spec.aggregations[i].func)
+
+
+def _in_order(values: Column, func: str) -> Column:
+    """``values`` most extreme first: ascending for ``min``, descending for ``max``."""
+    from pyspark.sql import functions as F
+
+    return F.sort_array(values, asc=func == "min")
+
+
+def _entering(kept: Column, complete: Column, func: str) -> Callable[[Column], Column]:
+    """Which inserted values may enter the top list ``kept`` (see the module docstring)."""
+    from pyspark.sql import functions as F
+
+    last = F.get(kept, F.size(kept) - 1)
+    if func == "min":
+        return lambda x: complete | (x <= last)
+    return lambda x: complete | (x >= last)
+
+
+def _remove_one(values: Column, value: Column) -> Column:
+    """``values`` without the first copy of ``value`` (unchanged when it holds none)."""
+    from pyspark.sql import functions as F
+
+    # call_function: Spark 3.5's array_position takes no Column as the value
+    at = F.call_function("array_position", values, value).cast("int")
+    return F.when(at > 0, F.concat(F.slice(values, 1, F.greatest(at - 1, F.lit(0))),
+                                   F.slice(values, at + 1, F.size(values)))).otherwise(values)
 
 
 def floating(spec: GoldSpec, partials: StructType) -> str | None:
@@ -101,29 +175,31 @@ def apply_changes(current: DataFrame, changes: DataFrame, spec: GoldSpec) -> Dat
     """New partials of the groups the change-feed rows touch, from the deltas alone.
 
     ``current`` is the state table; the result has its columns plus :data:`DIRTY` (a
-    ``min``/``max`` whose extreme value left the group: recompute it from the source) and
-    :data:`HAD_ROWS` (the group had rows before the changes).
+    ``min``/``max`` whose top list emptied while the group still has values: recompute it from
+    the source) and :data:`HAD_ROWS` (the group had rows before the changes).
     """
     from pyspark.sql import functions as F
 
     positive = F.col("_change_type").isin("insert", "update_postimage")
+    keys = key_names(spec)
     keyed = with_keys(changes, spec).withColumn(
         _SIGN, F.when(positive, F.lit(1)).otherwise(F.lit(-1)))
+    # ranked among the group's inserted, and among its removed, values
+    keyed = _ranked(keyed, spec, [F.col(k) for k in keys], F.col(_SIGN))
     sign = F.col(_SIGN)
     aggregates: list[Column] = [F.sum(sign).alias(ROWS)]
     for i, a in enumerate(spec.aggregations):
         value = _value(spec, i)
-        if a.func in ("count", "sum", "avg"):
-            aggregates.append(F.sum(F.when(value.isNotNull(), sign).otherwise(0)).alias(
-                _col(i, "n")))
+        aggregates.append(F.sum(F.when(value.isNotNull(), sign).otherwise(0)).alias(
+            _col(i, "n")))
         if a.func in ("sum", "avg"):
             aggregates.append(F.sum(F.when(sign > 0, value)).alias(_col(i, "plus")))
             aggregates.append(F.sum(F.when(sign < 0, value)).alias(_col(i, "minus")))
         if a.func in ("min", "max"):
-            pick = F.min if a.func == "min" else F.max
-            aggregates.append(pick(F.when(sign > 0, value)).alias(_col(i, "plus")))
-            aggregates.append(pick(F.when(sign < 0, value)).alias(_col(i, "minus")))
-    keys = key_names(spec)
+            # A removed value more extreme than the kept ones' last is among them; removing
+            # more copies than the list holds changes nothing: its top removed values suffice.
+            aggregates.append(_top(spec, i, sign > 0).alias(_col(i, "plus")))
+            aggregates.append(_top(spec, i, sign < 0).alias(_col(i, "minus")))
     deltas = keyed.groupBy(*[F.col(k) for k in keys]).agg(*aggregates)
     old = current.select(*[F.col(quote(k)).alias("__medallion_old" + k) for k in keys],
                          *[F.col(c).alias("__medallion_old" + c) for c in current.columns
@@ -140,21 +216,25 @@ def apply_changes(current: DataFrame, changes: DataFrame, spec: GoldSpec) -> Dat
     columns.append((F.coalesce(was(ROWS), F.lit(0)) + F.col(ROWS)).cast(types[ROWS]).alias(ROWS))
     dirty: list[Column] = []
     for i, a in enumerate(spec.aggregations):
-        if a.func in ("count", "sum", "avg"):
-            n = _col(i, "n")
-            columns.append((F.coalesce(was(n), F.lit(0)) + F.col(n)).cast(types[n]).alias(n))
+        n = _col(i, "n")
+        count = F.coalesce(was(n), F.lit(0)) + F.col(n)
+        columns.append(count.cast(types[n]).alias(n))
         if a.func in ("sum", "avg"):
             s, plus, minus = _col(i, "s"), F.col(_col(i, "plus")), F.col(_col(i, "minus"))
             total = (F.coalesce(was(s), F.lit(0)) + F.coalesce(plus, F.lit(0))
                      - F.coalesce(minus, F.lit(0)))
             columns.append(total.cast(types[s]).alias(s))
         if a.func in ("min", "max"):
-            v, plus, minus = _col(i, "v"), F.col(_col(i, "plus")), F.col(_col(i, "minus"))
-            extreme = F.least if a.func == "min" else F.greatest
-            columns.append(extreme(was(v), plus).cast(types[v]).alias(v))
-            # The extreme left when a removed value is at least as extreme as the old one.
-            beyond = minus <= was(v) if a.func == "min" else minus >= was(v)
-            dirty.append(minus.isNotNull() & (was(v).isNull() | beyond))
+            t, plus, minus = _col(i, "t"), F.col(_col(i, "plus")), F.col(_col(i, "minus"))
+            kept = F.coalesce(was(t), F.slice(plus, 1, 0))
+            # Complete: the list holds every value of the group, so any inserted one may
+            # enter it; otherwise only those at least as extreme as its last one.
+            complete = F.size(kept) >= F.coalesce(was(n), F.lit(0))
+            added = F.filter(plus, _entering(kept, complete, a.func))
+            merged = F.slice(_in_order(F.concat(kept, added), a.func), 1, EXTREMES_KEPT)
+            left = F.aggregate(minus, merged, _remove_one)
+            columns.append(left.cast(types[t]).alias(t))
+            dirty.append((count > 0) & (F.size(left) == 0))
     flag = reduce(lambda x, y: x | y, dirty) if dirty else F.lit(False)
     return joined.select(*columns, F.coalesce(flag, F.lit(False)).alias(DIRTY),
                          (F.coalesce(was(ROWS), F.lit(0)) > 0).alias(HAD_ROWS))
@@ -198,8 +278,8 @@ def finish(partials: DataFrame, spec: GoldSpec, types: dict[str, str]) -> DataFr
             value = F.when(F.col(_col(i, "n")) > 0, F.col(_col(i, "s")))
         elif a.func == "avg":
             value = F.when(F.col(_col(i, "n")) > 0, _average(i, types[a.alias]))
-        else:
-            value = F.col(_col(i, "v"))
+        else:  # min/max: the first of the top list (NULL when the group has no value)
+            value = F.get(F.col(_col(i, "t")), 0)
         values.append(value.alias(a.alias))
     out = partials.select(*[F.col(hidden(n)).alias(n) for n in names], *values,
                           F.col(ROWS))

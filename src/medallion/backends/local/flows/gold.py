@@ -11,7 +11,8 @@ the event log's ``planning_information`` with the reason):
   read.
 - ``GENERIC_AGGREGATE``: the groups touched by the changed rows are recomputed from the source
   and MERGEd: for aggregates that are not decomposable (count distinct, first/last), and for the
-  groups whose min/max value was deleted. Groups that vanished or fail ``having`` are deleted.
+  groups whose min/max lost every extreme value their partials keep to deletes. Groups that
+  vanished or fail ``having`` are deleted.
   The join reads the whole source, so a view that is small beside its source
   (:data:`SMALL_VIEW`) is recomputed in full instead, and the result names the technique
   rejected (``refresh_rejected``).
@@ -190,7 +191,8 @@ class GoldFlow(Flow):
         computed = core.aggregate(source, self.spec).schema
         types = {a.alias: computed[a.alias].dataType.simpleString()
                  for a in self.spec.aggregations if a.func == "avg"}
-        return {"snapshot": self._write_partials(partials), "types": types}
+        return {"snapshot": self._write_partials(partials), "types": types,
+                "format": gold_state.FORMAT}
 
     def _aggregate_state(self) -> tuple[dict[str, Any] | None, str]:
         """The partials' record if deltas can be applied; else why not (``!``: recompute all)."""
@@ -203,6 +205,8 @@ class GoldFlow(Flow):
             partials = self.reader.read(self.spec.source)
             return None, (gold_state.floating(self.spec, gold_state.state(
                 partials, self.spec).schema) or "no per-group partials were kept")
+        if record.get("format", 1) != gold_state.FORMAT:
+            return None, "!the per-group partials were kept in an earlier layout"
         snapshot = record.get("snapshot")
         if not isinstance(snapshot, str) or not (
                 self._state_path / snapshot / "_SUCCESS").is_file():
@@ -275,7 +279,8 @@ class GoldFlow(Flow):
         if dirty:
             self.result.refresh = "GENERIC_AGGREGATE"
             self.result.refresh_reason = (
-                f"{dirty:,} group(s) lost their min/max value to a delete or update and were "
+                f"{dirty:,} group(s) lost every min/max value their partials keep (the "
+                f"{gold_state.EXTREMES_KEPT} most extreme) to deletes or updates and were "
                 "recomputed from the source")
         else:
             self.result.refresh = "GROUP_AGGREGATE"
