@@ -515,7 +515,7 @@ def test_min_max_survive_deletes_of_their_extremes_from_the_change_feed_alone(
         tmp_path: Path) -> None:
     """The partials keep each group's most extreme values (``EXTREMES_KEPT``), so deleting a
     group's min or max takes the next one from them without reading the source; only a group
-    whose kept values are all deleted is recomputed from the source."""
+    whose kept values are all deleted is recomputed from the source, which fills its lists."""
     import json
 
     from delta.tables import DeltaTable
@@ -593,40 +593,54 @@ def test_min_max_survive_deletes_of_their_extremes_from_the_change_feed_alone(
             for f in files:
                 (hidden / f.name).rename(f)
 
+    reason = ("1 group(s) lost every min/max value their partials keep (the 4 most extreme) "
+              "to deletes or updates and were recomputed from the source")
     first = run_pipeline(p)
     assert first["extremes"].refresh == "COMPLETE_RECOMPUTE"
-    assert kept(1) == (hours(1, 2, 3, 4), hours(6, 5, 4, 3))
-    assert kept(2) == (hours(10, 20), hours(20, 10))  # complete: all its values
+    # a full recompute keeps the extreme value alone (finding more would sort the source)
+    assert kept(1) == (hours(1), hours(6))
+    assert kept(2) == (hours(10), hours(20))
 
-    # 1. Delete customer 1's first and last orders: the next ones come from the kept lists.
-    older = data_files()
-    change(delete=(1, 6))
-    second = without_source_files(older)
+    # 1. Delete customer 1's last order: its max list empties, so that group alone is
+    # recomputed from the source, which fills its lists.
+    change(delete=(6,))
+    second = run_pipeline(p)
     assert (second["extremes"].refresh, second["extremes"].refresh_reason) == (
-        "GROUP_AGGREGATE", "")
+        "GENERIC_AGGREGATE", reason)
     assert sorted_rows(second.read("extremes")) == expected_decomposable(model, having=False)
-    assert kept(1) == (hours(2, 3, 4), hours(5, 4, 3))
+    assert kept(1) == (hours(1, 2, 3, 4), hours(5, 4, 3, 2))
+    assert kept(2) == (hours(10), hours(20))
+    assert second["extremes"].rows_in == 1  # the MERGE's deleted row, not the ones it copied
 
-    # 2. An update that keeps a value (its pre-image removes it, its post-image adds it back),
-    # a new max, a new value below the last kept max (not admitted: that list is incomplete,
-    # a value between could exist), and customer 2's max deleted (its list was complete).
-    # The lists take the inserted values, keep the most extreme four, then lose one copy per
-    # removed value: each still holds its group's most extreme values.
+    # 2. Delete customer 1's first and last orders: the next ones come from the lists, and the
+    # source is not read.
     older = data_files()
-    change(delete=(5, 9), update=(4,), insert=(row(20, 1, 8), row(21, 1, 2.5), row(22, 2, 15)))
+    change(delete=(1, 5))
     third = without_source_files(older)
     assert (third["extremes"].refresh, third["extremes"].refresh_reason) == (
         "GROUP_AGGREGATE", "")
     assert sorted_rows(third.read("extremes")) == expected_decomposable(model, having=False)
-    assert kept(1) == (hours(2, 2.5, 3), hours(8, 4))
-    assert kept(2) == (hours(10, 15), hours(15, 10))
+    assert kept(1) == (hours(2, 3, 4), hours(4, 3, 2))  # now all of its values
 
-    # 3. Delete every value customer 1's max list keeps: only that group is recomputed.
-    change(delete=(20, 4, 3))
-    fourth = run_pipeline(p)
+    # 3. An update that keeps a value (its pre-image removes it, its post-image adds it back),
+    # new values for customer 1 (all admitted: its lists hold every value), and for customer 2
+    # a new max replacing the deleted one, while its new value is not admitted to the min list
+    # (that list is incomplete: a value between could exist). The lists take the admitted
+    # values, keep the most extreme four, then lose one copy per removed value.
+    older = data_files()
+    change(delete=(9,), update=(4,), insert=(row(20, 1, 8), row(21, 1, 2.5), row(22, 2, 25)))
+    fourth = without_source_files(older)
     assert (fourth["extremes"].refresh, fourth["extremes"].refresh_reason) == (
-        "GENERIC_AGGREGATE",
-        "1 group(s) lost every min/max value their partials keep (the 4 most extreme) to "
-        "deletes or updates and were recomputed from the source")
+        "GROUP_AGGREGATE", "")
     assert sorted_rows(fourth.read("extremes")) == expected_decomposable(model, having=False)
+    assert kept(1) == (hours(2, 2.5, 3), hours(8, 4, 3))
+    assert kept(2) == (hours(10), hours(25))
+    assert fourth["extremes"].rows_in == 5  # 1 deleted and 1 updated by the MERGE, 3 appended
+
+    # 4. Delete every value customer 1's max list keeps: only that group is recomputed.
+    change(delete=(20, 4, 3))
+    fifth = run_pipeline(p)
+    assert (fifth["extremes"].refresh, fifth["extremes"].refresh_reason) == (
+        "GENERIC_AGGREGATE", reason)
+    assert sorted_rows(fifth.read("extremes")) == expected_decomposable(model, having=False)
     assert kept(1) == (hours(2, 2.5), hours(2.5, 2))

@@ -55,13 +55,19 @@ def table_at(spark: SparkSession, uri: str) -> DeltaTable | SqlDeltaTable:
 
 
 def changed_rows(table_path: Path, since: int, until: int) -> int:
-    """Rows written, updated or deleted by the commits ``since < version <= until`` (log only)."""
+    """Rows written, updated or deleted by the commits ``since < version <= until`` (log only).
+
+    A MERGE's ``numOutputRows`` also counts the unchanged rows it copied into rewritten
+    files, so a MERGE counts its inserted, updated and deleted rows instead.
+    """
     total = 0
     for version in range(since + 1, until + 1):
         metrics = commit_info(table_path, version).get("operationMetrics") or {}
-        for key in ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated",
-                    "numTargetRowsDeleted", "numUpdatedRows", "numDeletedRows"):
-            total += int(metrics.get(key, 0) or 0)
+        keys: tuple[str, ...] = (
+            ("numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsDeleted")
+            if "numTargetRowsInserted" in metrics
+            else ("numOutputRows", "numUpdatedRows", "numDeletedRows"))
+        total += sum(int(metrics.get(key, 0) or 0) for key in keys)
     return total
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import shutil
 import uuid
 from contextlib import nullcontext
-from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +51,9 @@ from medallion.specs.gold import GoldSpec
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-#: Prefix of the changed groups' key columns in the anti join keeping the others.
-_OTHER = "__medallion_changed"
+#: Changed source rows up to which the changed groups' keys are broadcast to the partials'
+#: scan (a million keys of a few columns are tens of MB on the driver and every executor).
+FEW_CHANGES = 1_000_000
 #: A view whose files take at most this share of its source's is recomputed in full rather
 #: than by recomputing its changed groups (``GENERIC_AGGREGATE``): both read the whole source.
 SMALL_VIEW = 0.10
@@ -230,11 +230,16 @@ class GoldFlow(Flow):
         spec = self.spec
         spark = self.run.spark
         changes, until = self._changes(since, fingerprint)
+        source_path = self.run.path(spec.source)
+        self.result.rows_in = merge.changed_rows(source_path, since, until)
+        # the changed groups are at most the changed rows: when those are few, their keys are
+        # broadcast, so the partials are filtered as they are read rather than shuffled whole
+        few = self.result.rows_in <= FEW_CHANGES
         current = self._read_partials(record)
         keys = core.key_names(spec)
         columns = (*keys, *gold_state.partial_columns(spec))
         # Computed once (the change feed read and joined), then used by each step below.
-        new = gold_state.apply_changes(current, changes, spec).localCheckpoint()
+        new = gold_state.apply_changes(current, changes, spec, few=few).localCheckpoint()
         rows = F.col(gold_state.ROWS)
         # one job counts the changed groups, those whose min/max must be recomputed, and
         # those that are in the view after the changes or left it
@@ -256,10 +261,8 @@ class GoldFlow(Flow):
             selected = fresh.select(*columns)
             with (merge.cached(selected) if dirty else nullcontext((selected, count))) as (
                     kept, _):
-                untouched = current.join(
-                    kept.select(*[F.col(core.quote(k)).alias(_OTHER + k) for k in keys]),
-                    reduce(lambda x, y: x & y, [F.col(core.quote(k)).eqNullSafe(
-                        F.col(core.quote(_OTHER + k))) for k in keys]), "left_anti")
+                untouched = gold_state.semi_join(current, kept, spec, how="left_anti",
+                                                 broadcast=few)
                 # as many files as the snapshot it replaces: a refresh adds none
                 files = max(1, len(list(self._snapshot(record).glob("*.parquet"))))
                 partials = untouched.unionByName(kept.where(rows > 0)).coalesce(files)
@@ -274,8 +277,6 @@ class GoldFlow(Flow):
                     self.result.rows_written += present
                     self.result.num_upserted_rows += present
                     self.result.num_deleted_rows += int(counted["gone"] or 0)
-        source_path = self.run.path(spec.source)
-        self.result.rows_in = merge.changed_rows(source_path, since, until)
         if dirty:
             self.result.refresh = "GENERIC_AGGREGATE"
             self.result.refresh_reason = (
