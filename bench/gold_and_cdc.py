@@ -12,9 +12,11 @@ of views measured separately:
 - "reference": the reference pipeline's two views (daily sales with a distinct-customer count;
   lifetime value per customer with min/max dates). Daily sales (about 1,100 groups) is a small
   summary of its source, so the planner recomputes it in full rather than recomputing its
-  changed groups (GENERIC_AGGREGATE would scan the whole source and then MERGE); lifetime
-  value takes deltas from the change feed, its min/max from the four most extreme dates its
-  partials keep per customer (recomputing from the source only a group that lost them all).
+  changed groups (GENERIC_AGGREGATE would scan the whole source and then MERGE). Lifetime
+  value (one group per ten orders, a view of about 16% of its source) is recomputed in full
+  too: applying the change feed would read and rewrite per-group partials as large as the
+  view, measured at twice the cost of a full recompute (GROUP_AGGREGATE rejected). So both
+  sides do the same work and the ratio measures the planner's overhead.
 
 Part 2 (target ratio <= 1.10): an SCD2 AUTO CDC target of 1,000,000 keys receives 100,000
 in-order changes per round. medallion's flow (stream start, fold, one MERGE) is timed against
@@ -42,7 +44,7 @@ from medallion.backends.local import LocalRunner, local_session
 VIEWS = {
     "decomposable": {"gold_region_sales": ("GROUP_AGGREGATE",)},
     "reference": {"gold_daily_sales": ("COMPLETE_RECOMPUTE",),
-                  "gold_customer_ltv": ("GENERIC_AGGREGATE", "GROUP_AGGREGATE")},
+                  "gold_customer_ltv": ("COMPLETE_RECOMPUTE",)},
 }
 
 

@@ -644,3 +644,109 @@ def test_min_max_survive_deletes_of_their_extremes_from_the_change_feed_alone(
         "GENERIC_AGGREGATE", reason)
     assert sorted_rows(fifth.read("extremes")) == expected_decomposable(model, having=False)
     assert kept(1) == (hours(2, 2.5), hours(2.5, 2))
+
+
+def test_view_as_large_as_its_source_is_recomputed_rather_than_maintained_by_deltas(
+        run_pipeline: Any, medallion_warehouse: Path, medallion_spark: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cost-based choice for decomposable views: applying deltas reads and rewrites
+    partials as large as the view, so a view large beside its source is recomputed in full
+    and keeps no partials (every refresh, not every other one); once the sizes favour the
+    deltas again, a recompute writes the partials and the next refresh applies deltas."""
+    import json
+
+    from chispa import assert_df_equality
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    from medallion.backends.local.flows import gold
+
+    monkeypatch.setattr(gold, "WEIGHED_SOURCE", 0)  # weigh this small source too
+    spark = medallion_spark
+    rng = random.Random(9)
+    # large enough that the Parquet files' fixed overhead does not decide the sizes: the
+    # per-order view is as large as its source, the per-customer one a few percent of it
+    model = {i: random_row(rng, i) for i in range(8000)}
+
+    with medallion.Pipeline("weighed") as p:
+        medallion.create_streaming_table("orders", change_data_feed=True)
+
+        @medallion.append_flow(target="orders", once=True, inputs=[])
+        def seed(ctx: Any) -> Any:
+            return source_frame(spark, list(model.values()))
+
+        medallion.gold_aggregate(
+            name="per_order", source="orders", group_by=["id"],
+            aggregations=[agg.count(alias="n"), agg.sum("amount", alias="total"),
+                          agg.max("ts", alias="last_ts")])
+        declare_decomposable("sums", "orders", extremes=False, having=False)
+
+    source = medallion_warehouse / "medallion_db" / "orders"
+    partials = medallion_warehouse / "_system" / "aggregates" / "medallion_db" / "per_order"
+    state_file = medallion_warehouse / "_system" / "state" / "medallion_db" / "per_order.json"
+
+    def size(table: str) -> int:
+        path = medallion_warehouse / "medallion_db" / table
+        return int(spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["sizeInBytes"])
+
+    def update(n: int) -> None:
+        updated = {i: {**model[i], "amount": model[i]["amount"] + 1}
+                   for i in rng.sample(sorted(model), n)}
+        (DeltaTable.forPath(spark, source.as_uri()).alias("t")
+         .merge(source_frame(spark, list(updated.values())).alias("s"), "t.id = s.id")
+         .whenMatchedUpdateAll().execute())
+        model.update(updated)
+
+    def check(result: Any) -> None:
+        rows = spark.read.format("delta").load(source.as_uri())
+        assert_df_equality(
+            result.read("per_order"),
+            rows.groupBy("id").agg(F.count(F.lit(1)).alias("n"), F.sum("amount").alias("total"),
+                                   F.max("ts").alias("last_ts")),
+            ignore_row_order=True, ignore_nullable=True)
+        assert sorted_rows(result.read("sums")) == expected_decomposable(
+            model, extremes=False, having=False)
+
+    first = run_pipeline(p)
+    assert first["per_order"].refresh_reason == "first refresh"
+    assert (partials / json.loads(state_file.read_text())["aggregate_state"]["snapshot"]).is_dir()
+
+    for _ in range(2):  # rejected on every refresh: the partials are not kept in between
+        update(5)
+        view_bytes, source_bytes = size("per_order"), size("orders")
+        assert view_bytes > source_bytes * gold.LARGE_VIEW
+        result = run_pipeline(p)
+        per_order, sums = result["per_order"], result["sums"]
+        assert (per_order.refresh, per_order.refresh_reason, per_order.refresh_rejected) == (
+            "COMPLETE_RECOMPUTE",
+            "applying the changes would read and rewrite per-group partials about as large as "
+            f"the view ({view_bytes / 1024:.1f} KiB), more than 10% of source 'orders' "
+            f"({source_bytes / 1024:.1f} KiB): a full recompute is cheaper", "GROUP_AGGREGATE")
+        assert (sums.refresh, sums.refresh_reason, sums.refresh_rejected) == (
+            "GROUP_AGGREGATE", "", None)
+        assert json.loads(state_file.read_text())["aggregate_state"] is None
+        assert not partials.is_dir() or not any(partials.iterdir())
+        check(result)
+
+    planned = spark.table("medallion_db.event_log").where(
+        f"origin.update_id = '{result.update_id}' AND event_type = 'planning_information' "
+        "AND origin.flow_name = 'per_order'").select("details").first()
+    techniques = json.loads(planned["details"])["planning_information"]["technique_information"]
+    assert [(t["maintenance_type"], t["is_chosen"]) for t in techniques] == [
+        ("MAINTENANCE_TYPE_COMPLETE_RECOMPUTE", True),
+        ("MAINTENANCE_TYPE_GROUP_AGGREGATE", False)]
+
+    # The sizes favour deltas again: the recompute keeps partials, then deltas apply.
+    monkeypatch.setattr(gold, "LARGE_VIEW", 100.0)
+    update(5)
+    kept = run_pipeline(p)
+    assert (kept["per_order"].refresh, kept["per_order"].refresh_reason) == (
+        "COMPLETE_RECOMPUTE", "no per-group partials were kept")
+    assert json.loads(state_file.read_text())["aggregate_state"] is not None
+    check(kept)
+    update(5)
+    applied = run_pipeline(p)
+    assert (applied["per_order"].refresh, applied["per_order"].refresh_reason) == (
+        "GROUP_AGGREGATE", "")
+    assert applied["per_order"].num_upserted_rows == 5
+    check(applied)

@@ -8,7 +8,8 @@ the event log's ``planning_information`` with the reason):
   records a change data feed: per-group deltas computed from the changed rows alone are added
   to the view's per-group partials (:mod:`medallion.core.gold_state`, kept beside the table) and
   the view rewritten from them (or the changed groups MERGEd). The unchanged source is never
-  read.
+  read. The partials are about as large as the view, so a view large beside its source
+  (:data:`LARGE_VIEW`) is recomputed in full instead and keeps none.
 - ``GENERIC_AGGREGATE``: the groups touched by the changed rows are recomputed from the source
   and MERGEd: for aggregates that are not decomposable (count distinct, first/last), and for the
   groups whose min/max lost every extreme value their partials keep to deletes. Groups that
@@ -57,6 +58,14 @@ FEW_CHANGES = 1_000_000
 #: A view whose files take at most this share of its source's is recomputed in full rather
 #: than by recomputing its changed groups (``GENERIC_AGGREGATE``): both read the whole source.
 SMALL_VIEW = 0.10
+#: A view of decomposable aggregates whose files take more than this share of its source's is
+#: recomputed in full rather than from the change feed (``GROUP_AGGREGATE``), and keeps no
+#: per-group partials: applying deltas reads and rewrites partials as large as the view.
+LARGE_VIEW = 0.10
+#: Sources smaller than this (bytes) are not weighed for ``GROUP_AGGREGATE``: fixed costs decide.
+WEIGHED_SOURCE = 8 * 1024 * 1024
+#: Why a decomposable view has no partials: the last refresh did not keep them.
+_NOT_KEPT = "no per-group partials were kept"
 #: Source operations after which its change feed says "everything changed": recompute.
 _REWRITES = ("CREATE OR REPLACE", "REPLACE TABLE", "RESTORE", "TRUNCATE", "CREATE TABLE")
 
@@ -84,15 +93,19 @@ class GoldFlow(Flow):
             return
         since, reason = self._incremental_start(fingerprint)
         record: dict[str, Any] | None = None
+        keep_state = True
         if since is not None:
             record, why = self._aggregate_state()
+            decomposable = record is not None or why == _NOT_KEPT
             if record is None and why.startswith("!"):
                 since, reason = None, why[1:]
-        if since is not None and record is None:
-            cheaper = self._recompute_is_cheaper()
-            if cheaper is not None:
+            elif (cheaper := self._recompute_is_cheaper(deltas=decomposable)) is not None:
                 since, reason = None, cheaper
-                self.result.refresh_rejected = "GENERIC_AGGREGATE"
+                self.result.refresh_rejected = (
+                    "GROUP_AGGREGATE" if decomposable else "GENERIC_AGGREGATE")
+                keep_state = False  # partials that cost more than they save are not kept
+            elif record is None and decomposable:  # deltas need partials: a recompute keeps them
+                since, reason = None, why
         if since is not None:
             try:
                 if record is not None:
@@ -106,10 +119,11 @@ class GoldFlow(Flow):
                          "last refresh"
             else:
                 return
-        self._recompute(fingerprint, reason)
+        self._recompute(fingerprint, reason, keep_state=keep_state)
 
     # -- full recompute --------------------------------------------------------------------------
-    def _recompute(self, fingerprint: dict[str, Any] | None, reason: str) -> None:
+    def _recompute(self, fingerprint: dict[str, Any] | None, reason: str, *,
+                   keep_state: bool = True) -> None:
         from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
@@ -118,7 +132,7 @@ class GoldFlow(Flow):
         source = plain.observe(observation, F.count(F.lit(1)).alias("rows"))
         target = self.target
         before = target.version()
-        record = self._write_state(source) if self._keeps_state() else None
+        record = self._write_state(source) if keep_state and self._keeps_state() else None
         same = self.definition_unchanged(fingerprint)
         rows_in: int | None = None
         if record is None:
@@ -204,7 +218,7 @@ class GoldFlow(Flow):
         if not isinstance(record, dict):
             partials = self.reader.read(self.spec.source)
             return None, (gold_state.floating(self.spec, gold_state.state(
-                partials, self.spec).schema) or "no per-group partials were kept")
+                partials, self.spec).schema) or _NOT_KEPT)
         if record.get("format", 1) != gold_state.FORMAT:
             return None, "!the per-group partials were kept in an earlier layout"
         snapshot = record.get("snapshot")
@@ -343,22 +357,36 @@ class GoldFlow(Flow):
                               f"{version})")
         return since, ""
 
-    def _recompute_is_cheaper(self) -> str | None:
-        """Why a full recompute costs less than recomputing the changed groups; None if not.
+    def _recompute_is_cheaper(self, *, deltas: bool) -> str | None:
+        """Why a full recompute costs less than the incremental path; None if it does not.
 
-        Recomputing the changed groups joins the whole source with them (a join skips no
-        files), so it reads as much as a full recompute and then MERGEs, which first joins
-        the view to find the files to rewrite. It saves only the rewrite of the unchanged
-        groups: worth it when the view is large beside its source, not when it is a small
-        summary of it. Sizes come from the tables' latest snapshots, which the refresh reads
-        anyway.
+        Sizes come from the tables' latest snapshots, which the refresh reads anyway.
+
+        - ``deltas`` (decomposable aggregates, ``GROUP_AGGREGATE``): applying the change feed
+          reads the per-group partials, about as large as the view, twice and writes them
+          once, where a full recompute reads the source once: measured, it costs more once
+          the view takes more than :data:`LARGE_VIEW` of its source (twice a full recompute
+          for a view of 16% of its source, at 1M and at 10M rows). Sources under
+          :data:`WEIGHED_SOURCE` are not weighed: there fixed costs decide.
+        - otherwise (``GENERIC_AGGREGATE``): recomputing the changed groups joins the whole
+          source with them (a join skips no files), so it reads as much as a full recompute
+          and then MERGEs, which first joins the view to find the files to rewrite. It saves
+          only the rewrite of the unchanged groups: worth it when the view is large beside its
+          source (more than :data:`SMALL_VIEW`), not when it is a small summary of it.
         """
         spark = self.run.spark
         view = delta.size_in_bytes(spark, self.target.path)
         source = delta.size_in_bytes(spark, self.run.path(self.spec.source))
+        name = self.spec.source
+        if deltas:
+            if source < WEIGHED_SOURCE or view <= source * LARGE_VIEW:
+                return None
+            return (f"applying the changes would read and rewrite per-group partials about "
+                    f"as large as the view ({_size(view)}), more than {LARGE_VIEW:.0%} of "
+                    f"source '{name}' ({_size(source)}): a full recompute is cheaper")
         if source <= 0 or view > source * SMALL_VIEW:
             return None
-        return (f"recomputing the changed groups would scan all of source '{self.spec.source}' "
+        return (f"recomputing the changed groups would scan all of source '{name}' "
                 f"({_size(source)}) and then MERGE into a view of {_size(view)}, at most "
                 f"{SMALL_VIEW:.0%} of it: a full recompute is cheaper")
 
