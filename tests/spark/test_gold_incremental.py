@@ -115,6 +115,15 @@ def source_frame(spark: Any, rows: list[Row]) -> Any:
           dt.datetime.fromisoformat(r["ts"]) if r["ts"] else None) for r in rows], SCHEMA)
 
 
+def declare_seeded_orders(spark: Any, model: dict[int, Row]) -> None:
+    """Declare ``orders`` (with a change data feed), seeded once with ``model``'s rows."""
+    medallion.create_streaming_table("orders", change_data_feed=True)
+
+    @medallion.append_flow(target="orders", once=True, inputs=[])
+    def seed(ctx: Any) -> Any:
+        return source_frame(spark, list(model.values()))
+
+
 def sorted_rows(df: Any) -> list[tuple[Any, ...]]:
     return sorted((tuple(r) for r in df.collect()), key=lambda t: (t[0] is None, t[0] or 0, t[1]))
 
@@ -450,11 +459,7 @@ def test_small_view_is_recomputed_when_its_changed_groups_would_scan_the_source(
     model = {i: random_row(rng, i) for i in range(8000)}
 
     with medallion.Pipeline("costed") as p:
-        medallion.create_streaming_table("orders", change_data_feed=True)
-
-        @medallion.append_flow(target="orders", once=True, inputs=[])
-        def seed(ctx: Any) -> Any:
-            return source_frame(spark, list(model.values()))
+        declare_seeded_orders(spark, model)
 
         declare_gold("summary", "orders")  # about ten groups over 8,000 rows
         medallion.gold_aggregate(
@@ -536,11 +541,7 @@ def test_min_max_survive_deletes_of_their_extremes_from_the_change_feed_alone(
     model.update({8: row(8, 2, 10), 9: row(9, 2, 20)})
 
     with medallion.Pipeline("extremes") as p:
-        medallion.create_streaming_table("orders", change_data_feed=True)
-
-        @medallion.append_flow(target="orders", once=True, inputs=[])
-        def seed(ctx: Any) -> Any:
-            return source_frame(spark, list(model.values()))
+        declare_seeded_orders(spark, model)
 
         declare_decomposable("extremes", "orders", having=False)
 
@@ -669,11 +670,7 @@ def test_view_as_large_as_its_source_is_recomputed_rather_than_maintained_by_del
     model = {i: random_row(rng, i) for i in range(8000)}
 
     with medallion.Pipeline("weighed") as p:
-        medallion.create_streaming_table("orders", change_data_feed=True)
-
-        @medallion.append_flow(target="orders", once=True, inputs=[])
-        def seed(ctx: Any) -> Any:
-            return source_frame(spark, list(model.values()))
+        declare_seeded_orders(spark, model)
 
         medallion.gold_aggregate(
             name="per_order", source="orders", group_by=["id"],

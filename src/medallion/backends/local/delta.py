@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -319,7 +320,19 @@ def set_owner(spark: SparkSession, path: Path, owner: str) -> None:
 
 
 def size_in_bytes(spark: SparkSession, path: Path) -> int:
-    """The bytes of a Delta table's live files (its latest snapshot, which later reads reuse)."""
+    """The bytes of a Delta table's live files at its latest version.
+
+    Read from that version's checksum file (``.crc``, ``tableSizeBytes``) when Delta wrote
+    one: a file read, where ``DESCRIBE DETAIL`` (the fallback) plans a query and loads the
+    snapshot.
+    """
+    version = latest_version(path)
+    if version is not None:
+        try:
+            checksum = json.loads((path / "_delta_log" / f"{version:020d}.crc").read_text())
+            return int(checksum["tableSizeBytes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     detail = spark.sql(f"DESCRIBE DETAIL delta.{quote_identifier(str(path))}").first()
     return int(detail["sizeInBytes"] or 0) if detail is not None else 0
 
