@@ -124,6 +124,12 @@ def declare_seeded_orders(spark: Any, model: dict[int, Row]) -> None:
         return source_frame(spark, list(model.values()))
 
 
+def table_bytes(spark: Any, warehouse: Path, table: str) -> int:
+    """A table's size as ``DESCRIBE DETAIL`` reports it (the planner reads it elsewhere)."""
+    path = warehouse / "medallion_db" / table
+    return int(spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["sizeInBytes"])
+
+
 def sorted_rows(df: Any) -> list[tuple[Any, ...]]:
     return sorted((tuple(r) for r in df.collect()), key=lambda t: (t[0] is None, t[0] or 0, t[1]))
 
@@ -470,8 +476,7 @@ def test_small_view_is_recomputed_when_its_changed_groups_would_scan_the_source(
     source = medallion_warehouse / "medallion_db" / "orders"
 
     def size(table: str) -> int:
-        path = medallion_warehouse / "medallion_db" / table
-        return int(spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["sizeInBytes"])
+        return table_bytes(spark, medallion_warehouse, table)
 
     first = run_pipeline(p)
     assert first["summary"].refresh == first["per_order"].refresh == "COMPLETE_RECOMPUTE"
@@ -683,8 +688,7 @@ def test_view_as_large_as_its_source_is_recomputed_rather_than_maintained_by_del
     state_file = medallion_warehouse / "_system" / "state" / "medallion_db" / "per_order.json"
 
     def size(table: str) -> int:
-        path = medallion_warehouse / "medallion_db" / table
-        return int(spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["sizeInBytes"])
+        return table_bytes(spark, medallion_warehouse, table)
 
     def update(n: int) -> None:
         updated = {i: {**model[i], "amount": model[i]["amount"] + 1}

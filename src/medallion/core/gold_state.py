@@ -54,6 +54,8 @@ DIRTY = "__medallion_dirty"
 #: Column of :func:`apply_changes`: the group had rows before the changes.
 HAD_ROWS = "__medallion_had_rows"
 _SIGN = "__medallion_sign"
+#: Prefix of a group's key columns renamed apart for a join (:func:`_group_keys`).
+_GROUP = "__medallion_g"
 _FLOATING = ("float", "double")
 
 
@@ -270,11 +272,19 @@ def semi_join(rows: DataFrame, groups: DataFrame, spec: GoldSpec, *, how: str = 
     """
     from pyspark.sql import functions as F
 
-    keys = key_names(spec)
-    prefixed = groups.select(*[F.col(quote(k)).alias("__medallion_g" + k) for k in keys])
-    on = reduce(lambda x, y: x & y, [F.col(quote(k)).eqNullSafe(
-        F.col(quote("__medallion_g" + k))) for k in keys])
+    prefixed, on = _group_keys(groups, spec)
     return rows.join(F.broadcast(prefixed) if broadcast else prefixed, on, how)
+
+
+def _group_keys(groups: DataFrame, spec: GoldSpec) -> tuple[DataFrame, Column]:
+    """``groups``' hidden key columns renamed apart, and the NULL-safe condition matching them."""
+    from pyspark.sql import functions as F
+
+    keys = key_names(spec)
+    prefixed = groups.select(*[F.col(quote(k)).alias(_GROUP + k) for k in keys])
+    on = reduce(lambda x, y: x & y, [F.col(quote(k)).eqNullSafe(
+        F.col(quote(_GROUP + k))) for k in keys])
+    return prefixed, on
 
 
 def recompute(source: DataFrame, groups: DataFrame, spec: GoldSpec) -> DataFrame:
@@ -285,14 +295,12 @@ def recompute(source: DataFrame, groups: DataFrame, spec: GoldSpec) -> DataFrame
     from pyspark.sql import functions as F
 
     keys = key_names(spec)
-    prefixed = groups.select(*[F.col(quote(k)).alias("__medallion_g" + k) for k in keys])
-    on = reduce(lambda x, y: x & y, [F.col(quote(k)).eqNullSafe(
-        F.col(quote("__medallion_g" + k))) for k in keys])
+    prefixed, on = _group_keys(groups, spec)
     rows = with_keys(source, spec).join(F.broadcast(prefixed), on, "left_semi")
     fresh = state(rows.drop(*keys), spec, top=True)
     joined = prefixed.join(fresh, on, "left")
     return joined.select(
-        *[F.col(quote("__medallion_g" + k)).alias(k) for k in keys],
+        *[F.col(quote(_GROUP + k)).alias(k) for k in keys],
         F.coalesce(F.col(ROWS), F.lit(0)).alias(ROWS),
         *[F.col(c) for c, _ in _partials(spec)],
     )
